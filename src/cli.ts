@@ -1,0 +1,104 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { ChatError, EXIT } from './core/errors.js'
+import type { CommandContext } from './commands/context.js'
+
+declare const __VERSION__: string
+
+/**
+ * The one place that turns errors into messages and exit codes, and the one
+ * place that exits. Commands are imported inside their actions so `--help`
+ * and `keygen` never load hyperdht.
+ */
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.OK
+  const program = new Command()
+    .name('p2pchat')
+    .description('Chat with another machine by its public key, over HyperDHT (hole-punched, end-to-end encrypted).')
+    .version(__VERSION__, '-V, --version')
+    .option('--no-color', 'disable colour')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'p2pchat: ')) })
+
+  const ctx = async (): Promise<CommandContext> => {
+    const { processContext } = await import('./commands/context.js')
+    return processContext(program.opts().color as boolean | undefined)
+  }
+  const bootstrapOption = () =>
+    new Option('--bootstrap <list>', 'private DHT bootstrap nodes, host:port[,host:port...] (env: P2PCHAT_BOOTSTRAP; default: the public HyperDHT network)')
+
+  program
+    .command('keygen')
+    .description('create an identity (ed25519 key pair) and print its public key')
+    .option('-o, --out <file>', 'where to write the identity (default: $XDG_CONFIG_HOME/p2pchat/identity.json)')
+    .option('-f, --force', 'replace an existing identity file (changes your public key)')
+    .action(async (opts) => {
+      const { keygen } = await import('./commands/keygen.js')
+      exitCode = await keygen(opts, await ctx())
+    })
+
+  program
+    .command('listen')
+    .description('announce your public key and chat with everyone who connects')
+    .option('-i, --identity <file>', 'identity file (default: $XDG_CONFIG_HOME/p2pchat/identity.json, created if missing)')
+    .addOption(bootstrapOption())
+    .action(async (opts) => {
+      const { listen } = await import('./commands/listen.js')
+      exitCode = await listen(opts, await ctx())
+    })
+
+  program
+    .command('connect')
+    .description('connect to a listening peer by its public key and chat')
+    .argument('<key>', 'the peer\'s public key: 64 hex or 52 z-base-32 characters')
+    .option('-i, --identity <file>', 'identity file (default: the default identity if it exists, else a throwaway key)')
+    .addOption(bootstrapOption())
+    .option('-t, --timeout <seconds>', 'give up connecting after this many seconds', parsePositive, 30)
+    .action(async (key: string, opts) => {
+      const { connect } = await import('./commands/connect.js')
+      exitCode = await connect(key, opts, await ctx())
+    })
+
+  program
+    .command('bootstrap')
+    .description('run a private DHT on this machine (for offline use, tests, or a team network)')
+    .option('--host <ip>', 'IPv4 address peers will reach this machine on', '127.0.0.1')
+    .option('-p, --port <port>', 'UDP port of the bootstrap node (0 picks a free one)', parsePort, 49737)
+    .action(async (opts) => {
+      const { bootstrap } = await import('./commands/bootstrap.js')
+      exitCode = await bootstrap(opts, await ctx())
+    })
+
+  try {
+    await program.parseAsync(argv)
+    return exitCode
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and --version also arrive here, with exit code 0.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
+    }
+    if (err instanceof ChatError) {
+      process.stderr.write(`p2pchat: ${err.message}\n`)
+      return err.exitCode
+    }
+    const detail = err instanceof Error ? err.message : String(err)
+    process.stderr.write(`p2pchat: unexpected error: ${detail}\n`)
+    if (process.env.P2PCHAT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`)
+    return EXIT.INTERNAL
+  }
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds')
+  return n
+}
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number 0-65535')
+  return Number(value)
+}
+
+process.exitCode = await main(process.argv)
+// Nothing may keep a finished command alive (stdin, timers, sockets).
+process.exit()

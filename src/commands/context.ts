@@ -1,0 +1,19 @@
+import os from 'node:os'
+import { Output } from '../ui/output.js'
+
+/** The process's I/O, passed in so commands can be driven from tests. */
+export interface CommandContext {
+  env: NodeJS.ProcessEnv
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
+  output: Output
+  homeDir: string
+}
+
+export function processContext(color?: boolean): CommandContext {
+  return {
+    env: process.env,
+    stdin: process.stdin,
+    output: new Output({ stdout: process.stdout, stderr: process.stderr, env: process.env, color }),
+    homeDir: os.homedir()
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The one error type p2pchat raises on purpose. `code` is stable (tests and
+ * --json match on it); `exitCode` is what the process exits with. Everything
+ * else that escapes is a bug and exits with EXIT.INTERNAL.
+ */
+export const EXIT = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  IDENTITY: 3,
+  PEER_NOT_FOUND: 4,
+  CONNECTION_FAILED: 5,
+  HOLEPUNCH_FAILED: 6,
+  TIMEOUT: 7,
+  CONNECTION_LOST: 8,
+  NETWORK: 9,
+  INTERRUPTED: 130
+} as const
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
+
+export class ChatError extends Error {
+  readonly code: string
+  readonly exitCode: ExitCode
+
+  constructor(code: string, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ChatError'
+    this.code = code
+    this.exitCode = exitCode
+  }
+
+  static usage(message: string): ChatError {
+    return new ChatError('USAGE', message, EXIT.USAGE)
+  }
+
+  static badKey(input: string): ChatError {
+    const shown = input.length > 80 ? input.slice(0, 77) + '...' : input
+    return new ChatError(
+      'INVALID_KEY',
+      `invalid key ${JSON.stringify(shown)}: a key is 64 hex characters or 52 z-base-32 characters (as printed by 'p2pchat listen' or 'p2pchat keygen')`,
+      EXIT.USAGE
+    )
+  }
+
+  static identity(code: string, message: string, cause?: unknown): ChatError {
+    return new ChatError(code, message, EXIT.IDENTITY, { cause })
+  }
+
+  static peerNotFound(): ChatError {
+    return new ChatError(
+      'PEER_NOT_FOUND',
+      'peer not found: nobody is listening on that key (the peer is offline, has not announced yet, or is on another DHT network)',
+      EXIT.PEER_NOT_FOUND
+    )
+  }
+
+  static timeout(seconds: number): ChatError {
+    return new ChatError(
+      'TIMEOUT',
+      `timed out after ${seconds} s without reaching the peer (try again, or raise --timeout)`,
+      EXIT.TIMEOUT
+    )
+  }
+
+  static halfOpen(seconds: number): ChatError {
+    return new ChatError(
+      'HALF_OPEN',
+      `connection opened but the peer never answered within ${seconds} s (half-open connection); nothing was delivered — try again`,
+      EXIT.CONNECTION_LOST
+    )
+  }
+
+  static network(message: string): ChatError {
+    return new ChatError('NETWORK_UNREACHABLE', message, EXIT.NETWORK)
+  }
+}
+
+/** hyperdht error codes → one plain-language line each. */
+const DHT_ERRORS: Record<string, { message: string; exitCode: ExitCode }> = {
+  PEER_NOT_FOUND: {
+    message: ChatError.peerNotFound().message,
+    exitCode: EXIT.PEER_NOT_FOUND
+  },
+  PEER_CONNECTION_FAILED: {
+    message: 'connection failed: the peer was found but did not accept the connection',
+    exitCode: EXIT.CONNECTION_FAILED
+  },
+  SERVER_ERROR: {
+    message: 'connection refused: the peer rejected the connection',
+    exitCode: EXIT.CONNECTION_FAILED
+  },
+  SERVER_INCOMPATIBLE: {
+    message: 'connection failed: the peer runs an incompatible HyperDHT version',
+    exitCode: EXIT.CONNECTION_FAILED
+  },
+  DUPLICATE_CONNECTION: {
+    message: 'connection failed: a connection with this identity to that peer already exists',
+    exitCode: EXIT.CONNECTION_FAILED
+  },
+  HANDSHAKE_INVALID: {
+    message: 'connection failed: the encrypted handshake with the peer failed',
+    exitCode: EXIT.CONNECTION_FAILED
+  },
+  HANDSHAKE_UNFINISHED: {
+    message: 'connection failed: the peer did not finish the encrypted handshake',
+    exitCode: EXIT.CONNECTION_FAILED
+  },
+  BAD_HANDSHAKE_REPLY: {
+    message: 'connection failed: the peer sent an invalid handshake reply',
+    exitCode: EXIT.CONNECTION_FAILED
+  },
+  HOLEPUNCH_ABORTED: {
+    message:
+      'hole punching failed: no direct path to the peer could be opened (both sides may be behind strict NATs or firewalls blocking UDP)',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  HOLEPUNCH_DOUBLE_RANDOMIZED_NATS: {
+    message:
+      'hole punching failed: both peers are behind randomizing NATs, so no direct path is possible',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  HOLEPUNCH_PROBE_TIMEOUT: {
+    message: 'hole punching failed: the peer did not answer hole-punch probes in time',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  HOLEPUNCH_INVALID: {
+    message: 'hole punching failed: the peer sent an invalid hole-punch message',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  BAD_HOLEPUNCH_REPLY: {
+    message: 'hole punching failed: the peer sent an invalid hole-punch reply',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  CANNOT_HOLEPUNCH: {
+    message: 'hole punching failed: this network does not allow hole punching',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  REMOTE_NOT_HOLEPUNCHABLE: {
+    message: 'hole punching failed: the peer is behind a NAT that cannot be punched through',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  REMOTE_NOT_HOLEPUNCHING: {
+    message: 'hole punching failed: the peer stopped hole punching',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  REMOTE_ABORTED: {
+    message: 'hole punching failed: the peer aborted the attempt',
+    exitCode: EXIT.HOLEPUNCH_FAILED
+  },
+  ETIMEDOUT: {
+    message: 'connection timed out: the peer stopped answering',
+    exitCode: EXIT.TIMEOUT
+  },
+  ECONNRESET: {
+    message: 'connection lost: the peer reset the connection',
+    exitCode: EXIT.CONNECTION_LOST
+  },
+  NODE_DESTROYED: {
+    message: 'connection closed: the local DHT node was shut down',
+    exitCode: EXIT.CONNECTION_LOST
+  }
+}
+
+/** Turns whatever hyperdht (or a stream) threw into a ChatError. */
+export function fromDhtError(err: unknown): ChatError {
+  if (err instanceof ChatError) return err
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : ''
+  const known = DHT_ERRORS[code]
+  if (known) return new ChatError(code, known.message, known.exitCode, { cause: err })
+  const detail = err instanceof Error ? err.message : String(err)
+  return new ChatError(
+    code || 'CONNECTION_ERROR',
+    `connection error: ${detail}`,
+    EXIT.CONNECTION_FAILED,
+    { cause: err }
+  )
+}

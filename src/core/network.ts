@@ -1,0 +1,88 @@
+import { isIP } from 'node:net'
+import type { default as DHTClass, DHTOptions, HostPort, KeyPair } from 'hyperdht'
+import { ChatError } from './errors.js'
+
+/** Where the DHT is: undefined bootstrap means the public HyperDHT network. */
+export interface NetworkConfig {
+  bootstrap?: HostPort[]
+  /** Set when every bootstrap address is loopback: nodes must bind 127.0.0.1 then. */
+  host?: string
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/
+
+/** Parses `host:port[,host:port…]`. Throws a usage error naming the bad entry. */
+export function parseBootstrapList(value: string, source = '--bootstrap'): HostPort[] {
+  const entries = value.split(',').map((s) => s.trim())
+  if (entries.length === 0 || entries.every((s) => s === '')) {
+    throw ChatError.usage(`${source} is empty: expected host:port[,host:port...]`)
+  }
+  return entries.map((entry) => {
+    const bad = (why: string) => ChatError.usage(`${source}: invalid entry ${JSON.stringify(entry)}: ${why} (expected host:port, e.g. 127.0.0.1:49737)`)
+    const colon = entry.lastIndexOf(':')
+    if (colon <= 0) throw bad('missing port')
+    let host = entry.slice(0, colon)
+    const portText = entry.slice(colon + 1)
+    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
+    if (!/^\d{1,5}$/.test(portText)) throw bad('port must be a number')
+    const port = Number(portText)
+    if (port < 1 || port > 65535) throw bad('port must be 1-65535')
+    if (isIP(host) === 6) throw bad('IPv6 is not supported by HyperDHT')
+    if (isIP(host) === 0 && (!HOSTNAME.test(host) || /^[\d.]+$/.test(host))) throw bad('not a valid host name or IPv4 address')
+    if (host === 'localhost') host = '127.0.0.1'
+    return { host, port }
+  })
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'))
+}
+
+/**
+ * Chooses the network: an explicit --bootstrap wins over P2PCHAT_BOOTSTRAP,
+ * and with neither the library's public bootstrap nodes are used.
+ */
+export function resolveNetwork(flag: string | undefined, env: NodeJS.ProcessEnv): NetworkConfig {
+  let bootstrap: HostPort[] | undefined
+  if (flag !== undefined) bootstrap = parseBootstrapList(flag, '--bootstrap')
+  else if (env.P2PCHAT_BOOTSTRAP) bootstrap = parseBootstrapList(env.P2PCHAT_BOOTSTRAP, 'P2PCHAT_BOOTSTRAP')
+  if (!bootstrap) return {}
+  // On a loopback network a node bound to 0.0.0.0 "connects" but moves no data.
+  const host = bootstrap.every((b) => isLoopback(b.host)) ? '127.0.0.1' : undefined
+  return host ? { bootstrap, host } : { bootstrap }
+}
+
+export function formatBootstrap(nodes: HostPort[]): string {
+  return nodes.map((n) => `${n.host}:${n.port}`).join(',')
+}
+
+/** hyperdht is loaded only here, so commands that need no network start fast. */
+export async function loadDht(): Promise<typeof DHTClass> {
+  const mod = await import('hyperdht')
+  return mod.default
+}
+
+/**
+ * Creates a DHT node on the configured network and waits until it has joined.
+ * Throws NETWORK_UNREACHABLE when no bootstrap node answered.
+ */
+export async function joinNetwork(network: NetworkConfig, keyPair?: KeyPair): Promise<DHTClass> {
+  const DHT = await loadDht()
+  const opts: DHTOptions = {}
+  if (network.bootstrap) opts.bootstrap = network.bootstrap
+  if (network.host) opts.host = network.host
+  if (keyPair) opts.keyPair = keyPair
+  const dht = new DHT(opts)
+  try {
+    await dht.fullyBootstrapped()
+  } catch (err) {
+    await dht.destroy().catch(() => {})
+    throw ChatError.network(`could not join the DHT: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  if (dht.toArray().length === 0) {
+    await dht.destroy().catch(() => {})
+    const where = network.bootstrap ? formatBootstrap(network.bootstrap) : 'the public HyperDHT bootstrap nodes'
+    throw ChatError.network(`could not reach any DHT node (tried ${where}): check that this machine is online and UDP is not blocked`)
+  }
+  return dht
+}

@@ -1,0 +1,199 @@
+import { EventEmitter } from 'node:events'
+import type { default as DHT, KeyPair, NoiseStream } from 'hyperdht'
+import { ChatError, EXIT, fromDhtError } from './errors.js'
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, type Line } from './framing.js'
+import { shortKey, toHex } from './keys.js'
+
+export interface PeerEvents {
+  /** The peer answered on the encrypted stream: data flows both ways. */
+  open: []
+  line: [line: Line]
+  /** The peer finished sending (half-close); its final unterminated line was already delivered. */
+  end: []
+  drain: []
+  /** Closed for good. `error` is set when it did not end cleanly. */
+  close: [error: ChatError | null]
+}
+
+export interface PeerOptions {
+  maxLineBytes?: number
+}
+
+/**
+ * One peer on an encrypted HyperDHT stream, speaking the line protocol.
+ * Used by both roles: the listener wraps each incoming stream, `connect`
+ * wraps the one it dials.
+ */
+export class PeerConnection extends EventEmitter<PeerEvents> {
+  readonly stream: NoiseStream
+  readonly connectedAt: number
+  private readonly decoder: LineDecoder
+  private error: ChatError | null = null
+  private closed = false
+  private confirmed = false
+
+  constructor(stream: NoiseStream, opts: PeerOptions = {}, now: () => number = Date.now) {
+    super()
+    this.stream = stream
+    this.connectedAt = now()
+    this.decoder = new LineDecoder(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)
+
+    stream.on('data', (chunk: Buffer) => {
+      for (const line of this.decoder.push(chunk)) this.emit('line', line)
+    })
+    stream.on('end', () => {
+      for (const line of this.decoder.end()) this.emit('line', line)
+      this.emit('end')
+    })
+    stream.on('drain', () => this.emit('drain'))
+    stream.on('error', (err: unknown) => {
+      this.error ??= fromDhtError(err)
+    })
+    stream.on('close', () => {
+      this.closed = true
+      this.emit('close', this.error)
+    })
+  }
+
+  get remotePublicKey(): Buffer {
+    return this.stream.remotePublicKey
+  }
+
+  get remoteKeyHex(): string {
+    return toHex(this.stream.remotePublicKey)
+  }
+
+  get shortKey(): string {
+    return shortKey(this.stream.remotePublicKey)
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /**
+   * True once bytes have arrived from the peer. hyperdht can report a stream
+   * as open while the far side never took it (hyperdht issue #304); the
+   * peer's secret-stream header is the first proof that it did.
+   */
+  get heardFromPeer(): boolean {
+    return this.confirmed || (this.stream.rawStream?.bytesReceived ?? 0) > 0
+  }
+
+  markConfirmed(): void {
+    if (this.confirmed) return
+    this.confirmed = true
+    this.emit('open')
+  }
+
+  /** Sends one message (its text must not contain `\n`). Returns false when the caller should wait for 'drain'. */
+  send(message: string | Uint8Array): boolean {
+    if (this.closed || this.stream.destroyed) return true
+    return this.stream.write(encodeLine(message))
+  }
+
+  /** Sends bytes exactly as given (already line-terminated). */
+  sendRaw(bytes: Uint8Array): boolean {
+    if (this.closed || this.stream.destroyed) return true
+    return this.stream.write(bytes)
+  }
+
+  get needsDrain(): boolean {
+    return this.stream.writableNeedDrain
+  }
+
+  /** Finish sending (half-close); the peer still gets everything written so far. */
+  end(): void {
+    if (!this.stream.destroyed) this.stream.end()
+  }
+
+  /**
+   * Half-closes and resolves once the peer has acknowledged everything sent
+   * (or the stream closed, or `timeoutMs` passed): safe to exit afterwards.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    const stream = this.stream
+    const acked = (async () => {
+      if (!stream.writableFinished) await new Promise((resolve) => stream.once('finish', resolve))
+      const raw = stream.rawStream as unknown as { flush?: () => Promise<boolean> }
+      if (raw && typeof raw.flush === 'function') await raw.flush()
+    })()
+    this.end()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      acked.catch(() => {}),
+      this.closedPromise(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs)
+      })
+    ])
+    clearTimeout(timer)
+  }
+
+  destroy(error?: ChatError): void {
+    if (error) this.error ??= error
+    this.stream.destroy()
+  }
+
+  /** Resolves when the stream has closed (immediately if it already has). */
+  closedPromise(): Promise<ChatError | null> {
+    if (this.closed) return Promise.resolve(this.error)
+    return new Promise((resolve) => this.once('close', resolve))
+  }
+}
+
+export interface DialOptions extends PeerOptions {
+  keyPair?: KeyPair
+  /** Give up when the peer has not answered by then. */
+  timeoutMs: number
+  /** After hyperdht reports 'open', how long to wait for the peer's first bytes. */
+  confirmMs?: number
+}
+
+/**
+ * Dials `remoteKey`. The PeerConnection is returned at once so that lines can
+ * be written before the connection opens (the stream queues them, in order,
+ * with backpressure); `ready` settles when the peer has answered or failed.
+ */
+export function dial(dht: DHT, remoteKey: Buffer, opts: DialOptions): { peer: PeerConnection; ready: Promise<void> } {
+  const stream = dht.connect(remoteKey, opts.keyPair ? { keyPair: opts.keyPair } : {})
+  const peer = new PeerConnection(stream, opts)
+  const confirmMs = opts.confirmMs ?? DEFAULT_CONFIRM_MS
+
+  const ready = new Promise<void>((resolve, reject) => {
+    let poll: NodeJS.Timeout | null = null
+    const deadline = setTimeout(() => fail(ChatError.timeout(Math.round(opts.timeoutMs / 1000))), opts.timeoutMs)
+    const cleanup = () => {
+      clearTimeout(deadline)
+      if (poll) clearInterval(poll)
+      peer.off('close', onclose)
+    }
+    const fail = (error: ChatError) => {
+      cleanup()
+      peer.destroy(error)
+      reject(error)
+    }
+    const onclose = (error: ChatError | null) => {
+      fail(error ?? new ChatError('CONNECTION_CLOSED', 'connection failed: the peer closed the connection before it was established', EXIT.CONNECTION_FAILED))
+    }
+    peer.on('close', onclose)
+    stream.once('open', () => {
+      const openedAt = Date.now()
+      const check = () => {
+        if (peer.heardFromPeer) {
+          cleanup()
+          peer.markConfirmed()
+          resolve()
+        } else if (Date.now() - openedAt >= confirmMs) {
+          fail(ChatError.halfOpen(Math.round(confirmMs / 1000)))
+        }
+      }
+      poll = setInterval(check, CONFIRM_POLL_MS)
+      check()
+    })
+  })
+  return { peer, ready }
+}
+
+const DEFAULT_CONFIRM_MS = 8000
+const CONFIRM_POLL_MS = 10

@@ -1,0 +1,86 @@
+// Minimal typings for the untyped Holepunch modules p2pchat uses.
+
+declare module 'hypercore-id-encoding' {
+  const idEncoding: {
+    encode(key: Uint8Array): string
+    decode(id: string | Uint8Array): Buffer
+    normalize(id: string | Uint8Array): string
+    isValid(id: unknown): boolean
+  }
+  export = idEncoding
+}
+
+declare module 'hyperdht' {
+  import type { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+
+  export interface KeyPair {
+    publicKey: Buffer
+    secretKey: Buffer
+  }
+
+  export interface HostPort {
+    host: string
+    port: number
+  }
+
+  export interface RawStream extends EventEmitter {
+    readonly remoteHost: string | null
+    readonly remotePort: number
+    readonly rtt: number
+    readonly bytesReceived: number
+    readonly packetsReceived: number
+  }
+
+  /** @hyperswarm/secret-stream NoiseSecretStream (a streamx Duplex). */
+  export interface NoiseStream extends Duplex {
+    readonly publicKey: Buffer
+    readonly remotePublicKey: Buffer
+    readonly rawStream: RawStream
+    readonly connected: boolean
+    setKeepAlive(ms: number): void
+    setTimeout(ms: number): void
+  }
+
+  export interface ServerOptions {
+    firewall?: (remotePublicKey: Buffer, remoteHandshakePayload: unknown) => boolean
+  }
+
+  export interface Server extends EventEmitter {
+    listen(keyPair?: KeyPair): Promise<void>
+    close(): Promise<void>
+    address(): ({ publicKey: Buffer } & HostPort) | null
+    readonly publicKey: Buffer | null
+  }
+
+  export interface DHTOptions {
+    bootstrap?: Array<string | HostPort>
+    keyPair?: KeyPair
+    host?: string
+    port?: number
+    ephemeral?: boolean
+    firewalled?: boolean
+    anyPort?: boolean
+    connectionKeepAlive?: number | false
+  }
+
+  export default class DHT extends EventEmitter {
+    constructor(opts?: DHTOptions)
+    static keyPair(seed?: Buffer): KeyPair
+    static bootstrapper(port: number, host: string, opts?: DHTOptions): DHT
+    static BOOTSTRAP: string[]
+    readonly defaultKeyPair: KeyPair
+    readonly destroyed: boolean
+    readonly ephemeral: boolean
+    readonly firewalled: boolean
+    readonly host: string | null
+    readonly port: number
+    ready(): Promise<void>
+    fullyBootstrapped(): Promise<void>
+    address(): HostPort & { family: number }
+    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair }): NoiseStream
+    createServer(opts?: ServerOptions, onconnection?: (socket: NoiseStream) => void): Server
+    destroy(opts?: { force?: boolean }): Promise<void>
+    toArray(): HostPort[]
+  }
+}

@@ -1,0 +1,56 @@
+import { Chalk, type ChalkInstance } from 'chalk'
+
+export interface OutputOptions {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean }
+  stderr: NodeJS.WritableStream & { isTTY?: boolean }
+  env: NodeJS.ProcessEnv
+  /** false when --no-color was given. */
+  color?: boolean
+}
+
+/** Colour only for a terminal, and never when NO_COLOR is set (chalk ignores it). FORCE_COLOR wins. */
+export function colorLevel(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flag?: boolean): 0 | 1 | 2 | 3 {
+  if (flag === false) return 0
+  const force = env.FORCE_COLOR
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return force === '2' ? 2 : force === '3' ? 3 : 1
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0
+  if (!stream.isTTY) return 0
+  if (env.TERM === 'dumb') return 0
+  return env.COLORTERM === 'truecolor' || env.COLORTERM === '24bit' ? 3 : 2
+}
+
+/**
+ * Where everything a person sees goes: peer text on stdout, notices and
+ * errors on stderr (so `p2pchat connect KEY > log` captures only messages).
+ */
+export class Output {
+  readonly stdout: OutputOptions['stdout']
+  readonly stderr: OutputOptions['stderr']
+  readonly out: ChalkInstance
+  readonly err: ChalkInstance
+
+  constructor(opts: OutputOptions) {
+    this.stdout = opts.stdout
+    this.stderr = opts.stderr
+    this.out = new Chalk({ level: colorLevel(opts.stdout, opts.env, opts.color) })
+    this.err = new Chalk({ level: colorLevel(opts.stderr, opts.env, opts.color) })
+  }
+
+  /** A line of chat content. Returns false under backpressure. */
+  message(text: string | Uint8Array): boolean {
+    if (typeof text === 'string') return this.stdout.write(text + '\n')
+    return this.stdout.write(Buffer.concat([text, NEWLINE]))
+  }
+
+  /** Informational line for the person (stderr). */
+  notice(text: string): void {
+    this.stderr.write(this.err.dim('* ') + text + '\n')
+  }
+
+  /** A one-line error, never a stack trace. */
+  error(text: string): void {
+    this.stderr.write(this.err.red('p2pchat: ') + text + '\n')
+  }
+}
+
+const NEWLINE = Buffer.from('\n')
