@@ -44,7 +44,11 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
   // Lines typed (or piped) before the connection opens are written into the
   // stream, which queues them in order; backpressure pauses stdin.
   let stdinEnded = false
-  const input = readLines(ctx.stdin, DEFAULT_MAX_LINE_BYTES, (line) => peer.sendRaw(encodeLine(line.bytes)), () => {
+  const input = readLines(ctx.stdin, DEFAULT_MAX_LINE_BYTES, (line) => {
+    const notice = lineNotice(line, 'sent')
+    if (notice) output.notice(notice)
+    return peer.sendRaw(encodeLine(line.bytes))
+  }, () => {
     stdinEnded = true
     // Piped input is done: deliver it, close, exit 0.
     void ready.then(() => peer.finish(FINISH_TIMEOUT_MS)).then(() => finish({ code: EXIT.OK, error: null }), () => {})

@@ -94,9 +94,6 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     peer.markConfirmed()
     this.peers.add(peer)
     peer.on('line', (line) => this.emit('message', peer, line))
-    // A peer that stops sending gets our side closed too: a chat is over
-    // when either side is done.
-    peer.on('end', () => peer.end())
     peer.on('close', (error) => {
       this.peers.delete(peer)
       this.emit('peer-left', peer, error)

@@ -44,6 +44,9 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     stream.on('end', () => {
       for (const line of this.decoder.end()) this.emit('line', line)
       this.emit('end')
+      // A chat is over when either side is done: finish ours too, so the
+      // stream closes cleanly instead of waiting to be torn down.
+      this.end()
     })
     stream.on('drain', () => this.emit('drain'))
     stream.on('error', (err: unknown) => {

@@ -7,9 +7,9 @@ export function formatPeerLine(shortKey: string, bytes: Uint8Array): Buffer {
 }
 
 /** A notice for a line that was cut, or null for a whole line. */
-export function lineNotice(line: Line): string | null {
+export function lineNotice(line: Line, verb: 'kept' | 'sent' = 'kept'): string | null {
   if (line.droppedBytes === 0) return null
-  return `line too long: kept the first ${line.bytes.length} bytes, dropped ${line.droppedBytes}`
+  return `line too long: ${verb} the first ${line.bytes.length} bytes, dropped ${line.droppedBytes}`
 }
 
 export function describeClose(error: ChatError | null): string {
