@@ -99,6 +99,15 @@ function parsePort(value: string): number {
   return Number(value)
 }
 
+// A reader that went away (`p2pchat connect KEY | head -1`) ends the program quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.OK)
+})
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`p2pchat: unexpected error: ${reason instanceof Error ? reason.message : String(reason)}\n`)
+  process.exit(EXIT.INTERNAL)
+})
+
 process.exitCode = await main(process.argv)
 // Nothing may keep a finished command alive (stdin, timers, sockets).
 process.exit()
