@@ -24,6 +24,11 @@ async function main(argv: string[]): Promise<number> {
     const { processContext } = await import('./commands/context.js')
     return processContext(program.opts().color as boolean | undefined)
   }
+  const uiOptions = (cmd: Command) =>
+    cmd
+      .option('--json', 'print one JSON object per event on stdout (for scripts)')
+      .option('--timestamps', 'show the time of each message (interactive mode)')
+      .option('--sanitize', 'make control characters in received text visible in pipe mode too (always on in a terminal)')
   const bootstrapOption = () =>
     new Option('--bootstrap <list>', 'private DHT bootstrap nodes, host:port[,host:port...] (env: P2PCHAT_BOOTSTRAP; default: the public HyperDHT network)')
 
@@ -37,23 +42,26 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await keygen(opts, await ctx())
     })
 
-  program
+  const listenCmd = program
     .command('listen')
     .description('announce your public key and chat with everyone who connects')
     .option('-i, --identity <file>', 'identity file (default: $XDG_CONFIG_HOME/p2pchat/identity.json, created if missing)')
     .addOption(bootstrapOption())
+    .option('--qr', 'also show the public key as a QR code')
+  uiOptions(listenCmd)
     .action(async (opts) => {
       const { listen } = await import('./commands/listen.js')
       exitCode = await listen(opts, await ctx())
     })
 
-  program
+  const connectCmd = program
     .command('connect')
     .description('connect to a listening peer by its public key and chat')
     .argument('<key>', 'the peer\'s public key: 64 hex or 52 z-base-32 characters')
     .option('-i, --identity <file>', 'identity file (default: the default identity if it exists, else a throwaway key)')
     .addOption(bootstrapOption())
     .option('-t, --timeout <seconds>', 'give up connecting after this many seconds', parsePositive, 30)
+  uiOptions(connectCmd)
     .action(async (key: string, opts) => {
       const { connect } = await import('./commands/connect.js')
       exitCode = await connect(key, opts, await ctx())
@@ -78,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
     }
     if (err instanceof ChatError) {
-      process.stderr.write(`p2pchat: ${err.message}\n`)
+      if (!err.shown) process.stderr.write(`p2pchat: ${err.message}\n`)
       return err.exitCode
     }
     const detail = err instanceof Error ? err.message : String(err)

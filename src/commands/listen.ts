@@ -1,16 +1,18 @@
-import { DEFAULT_MAX_LINE_BYTES } from '../core/framing.js'
 import { defaultIdentityPath, loadOrCreateIdentity } from '../core/identity.js'
 import { toHex, toZ32 } from '../core/keys.js'
 import { ChatListener } from '../core/listener.js'
 import { formatBootstrap, joinNetwork, resolveNetwork } from '../core/network.js'
-import { readLines } from '../ui/input.js'
-import { describeClose, formatPeerLine, lineNotice } from '../ui/render.js'
 import { onInterrupt } from '../ui/signals.js'
+import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
 import type { CommandContext } from './context.js'
 
 export interface ListenOptions {
   identity?: string
   bootstrap?: string
+  json?: boolean
+  timestamps?: boolean
+  sanitize?: boolean
+  qr?: boolean
 }
 
 export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<number> {
@@ -18,52 +20,78 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   const file = opts.identity ?? defaultIdentityPath(ctx.env, ctx.homeDir)
   const { identity, created } = await loadOrCreateIdentity(file)
-  if (created) output.notice(`created a new identity in ${file}`)
 
-  const dht = await joinNetwork(network)
-  const listener = new ChatListener(dht, identity)
-
-  let stopping = false
-  const stopped = new Promise<void>((resolve) => {
-    onInterrupt(() => {
-      stopping = true
-      output.notice('shutting down…')
-      input.stop()
-      void listener.close().finally(resolve)
-    })
-  })
-
-  listener.on('peer-joined', (peer) => output.notice(`${peer.shortKey} joined (${peer.remoteKeyHex})`))
-  listener.on('peer-left', (peer, error) => {
-    if (!stopping) output.notice(`${peer.shortKey} left${describeClose(error)}`)
-  })
-  listener.on('message', (peer, line) => {
-    const notice = lineNotice(line)
-    if (notice) output.notice(`${peer.shortKey}: ${notice}`)
-    output.message(formatPeerLine(peer.shortKey, line.bytes))
-  })
-
-  // Typed lines go to every peer. stdin ending only ends typing: the listener
-  // keeps serving until it is signalled.
-  const input = readLines(ctx.stdin, DEFAULT_MAX_LINE_BYTES, (line) => {
-    const sent = listener.broadcast(line.bytes)
-    if (sent === 0) output.notice('no peers connected: line not sent')
-  }, () => {})
+  const mode = chooseMode(opts, ctx.stdin, output.stdout)
+  const ui = await createUi(mode, { output, stdin: ctx.stdin, timestamps: opts.timestamps, sanitize: opts.sanitize })
+  if (created) ui.notice(`created a new identity in ${file}`)
 
   try {
-    await listener.listen()
+    ui.stage('joining', 'joining the DHT…')
+    const dht = await joinNetwork(network)
+    const listener = new ChatListener(dht, identity)
+
+    let stopping = false
+    let quit = () => {}
+    const stopped = new Promise<void>((resolve) => {
+      const stop = () => {
+        if (stopping) return
+        stopping = true
+        ui.stop()
+        void listener.close().finally(() => {
+          ui.closed('listener stopped')
+          resolve()
+        })
+      }
+      onInterrupt(stop)
+      quit = stop
+    })
+
+    const controller: ChatController = {
+      role: 'listen',
+      peers: () => [...listener.peers].map((p) => p.info()),
+      send: (bytes) => {
+        if (listener.broadcast(bytes) === 0) ui.notice('no peers connected: line not sent')
+        return true
+      },
+      sendTo: (target, text) => {
+        const t = target.toLowerCase()
+        const matches = [...listener.peers].filter((p) => p.remoteKeyHex.startsWith(t))
+        if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
+        if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
+        matches[0]!.send(text)
+        return null
+      },
+      // stdin ending only ends typing: keep serving until signalled.
+      inputEnded: () => {},
+      quit: () => quit()
+    }
+
+    listener.on('peer-joined', (peer) => ui.peerJoined(peer.info()))
+    listener.on('peer-left', (peer, error) => {
+      if (!stopping) ui.peerLeft(peer.info(), error)
+    })
+    listener.on('message', (peer, line) => ui.message(peer.info(), line))
+
+    ui.stage('announcing', 'announcing the key on the DHT…')
+    try {
+      await listener.listen()
+    } catch (err) {
+      await listener.close()
+      throw err
+    }
+
+    const hex = toHex(identity.publicKey)
+    const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
+    ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)
+    if (opts.qr) {
+      const { renderQr } = await import('../ui/qr.js')
+      ui.notice(`scan to get the key:\n${renderQr(hex)}`)
+    }
+    ui.start(controller)
+    await stopped
+    return 0
   } catch (err) {
-    input.stop()
-    await listener.close()
-    throw err
+    ui.stop()
+    throw showFailure(err, ui)
   }
-
-  const hex = toHex(identity.publicKey)
-  const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
-  output.notice(`listening on ${hex}`)
-  output.notice(`z-base-32: ${toZ32(identity.publicKey)}`)
-  output.notice(`to chat, run: p2pchat connect ${hex}${bootstrapFlag}`)
-
-  await stopped
-  return 0
 }

@@ -22,6 +22,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
 export class ChatError extends Error {
   readonly code: string
   readonly exitCode: ExitCode
+  /** Set by the UI when it already showed this error its own way (e.g. a failed spinner). */
+  shown = false
 
   constructor(code: string, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
     super(message, options)

@@ -15,6 +15,17 @@ export interface PeerEvents {
   close: [error: ChatError | null]
 }
 
+export interface PeerInfo {
+  /** Public key, hex. */
+  key: string
+  shortKey: string
+  connectedAt: number
+  /** host:port of the UDP path, when known. */
+  address: string | null
+  /** Smoothed round-trip time in whole ms (0 on loopback), when the stream has one. */
+  rttMs: number | null
+}
+
 export interface PeerOptions {
   maxLineBytes?: number
 }
@@ -68,6 +79,19 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
 
   get shortKey(): string {
     return shortKey(this.stream.remotePublicKey)
+  }
+
+  /** Where the encrypted stream goes and how fast, for /peers and --json. */
+  info(): PeerInfo {
+    const raw = this.stream.rawStream
+    const host = raw?.remoteHost ?? null
+    return {
+      key: this.remoteKeyHex,
+      shortKey: this.shortKey,
+      connectedAt: this.connectedAt,
+      address: host ? `${host}:${raw.remotePort}` : null,
+      rttMs: raw && typeof raw.rtt === 'number' ? raw.rtt : null
+    }
   }
 
   get isClosed(): boolean {

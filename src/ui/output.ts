@@ -8,11 +8,16 @@ export interface OutputOptions {
   color?: boolean
 }
 
-/** Colour only for a terminal, and never when NO_COLOR is set (chalk ignores it). FORCE_COLOR wins. */
+/**
+ * Colour only for a terminal. Precedence: --no-color, then FORCE_COLOR (0 or
+ * false turn colour off, 1–3 force a level, even into a pipe), then NO_COLOR
+ * (which chalk itself ignores), then whether the stream is a TTY.
+ */
 export function colorLevel(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flag?: boolean): 0 | 1 | 2 | 3 {
   if (flag === false) return 0
   const force = env.FORCE_COLOR
-  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return force === '2' ? 2 : force === '3' ? 3 : 1
+  if (force === '0' || force === 'false') return 0
+  if (force !== undefined && force !== '') return force === '2' ? 2 : force === '3' ? 3 : 1
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0
   if (!stream.isTTY) return 0
   if (env.TERM === 'dumb') return 0

@@ -1,0 +1,37 @@
+/**
+ * A peer controls the bytes it sends; it must not control the terminal.
+ * sanitize() turns a peer's line into text that is safe to print: every
+ * control character becomes a visible symbol, so an escape sequence shows
+ * as harmless text (`␛[2J`) instead of clearing the screen, and invalid
+ * UTF-8 becomes U+FFFD.
+ *
+ * Covered: C0 controls (except tab) and DEL → Control Pictures (␛ ␇ ␈ …);
+ * C1 controls U+0080–U+009F (8-bit CSI/OSC/DCS…) → ⟨U+009B⟩; Unicode bidi
+ * embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the
+ * invisible marks that reorder text (U+200E, U+200F, U+061C) → ⟨U+202E⟩.
+ */
+
+const decoder = new TextDecoder('utf-8', { fatal: false })
+
+// One pass over everything unsafe; the replacement depends on the class.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+function visible(ch: string): string {
+  const code = ch.charCodeAt(0)
+  if (code < 0x20) return String.fromCharCode(0x2400 + code) // ␀…␟ (␛ for ESC)
+  if (code === 0x7f) return '\u2421' // ␡
+  return `\u27e8U+${code.toString(16).toUpperCase().padStart(4, '0')}\u27e9`
+}
+
+/** Decodes a peer's bytes (invalid UTF-8 → U+FFFD) and makes every control visible. */
+export function sanitize(input: Uint8Array | string): string {
+  const text = typeof input === 'string' ? input : decoder.decode(input)
+  return text.replace(UNSAFE, visible)
+}
+
+/** True when sanitize() would change nothing. */
+export function isSafe(text: string): boolean {
+  UNSAFE.lastIndex = 0
+  return !UNSAFE.test(text)
+}

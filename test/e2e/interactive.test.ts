@@ -1,0 +1,120 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { cleanupHomes, tempHome } from '../helpers/env.js'
+import { createNetwork } from '../helpers/net.js'
+import { killAll, p2pchat } from '../helpers/proc.js'
+import { PtyProc } from '../helpers/pty.js'
+
+let net: Awaited<ReturnType<typeof createNetwork>>
+
+beforeAll(async () => {
+  net = await createNetwork()
+})
+afterEach(async () => {
+  await killAll()
+})
+afterAll(async () => {
+  await net?.close()
+  cleanupHomes()
+})
+
+async function ptyListener(extra: string[] = []): Promise<{ pty: PtyProc; key: string }> {
+  const pty = new PtyProc(['listen', '--bootstrap', net.flag, ...extra], tempHome().env)
+  const rows = await pty.waitForScreen(/listening on [0-9a-f]{64}/)
+  const key = /listening on ([0-9a-f]{64})/.exec(rows.join('\n'))![1]!
+  await pty.waitForScreen('type /help for commands')
+  return { pty, key }
+}
+
+describe('interactive mode in a real terminal', () => {
+  it('prints a message above a half-typed line and keeps the line intact; /peers; /quit exits 0', async () => {
+    const { pty, key } = await ptyListener()
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+    const short = (await pty.waitForScreen(/([0-9a-f]{8}) joined/)).join('\n').match(/([0-9a-f]{8}) joined/)![1]!
+
+    pty.type('half a li')
+    await pty.waitForScreen('> half a li')
+    client.write('incoming while typing\n')
+    const rows = await pty.waitForScreen(`${short}: incoming while typing`)
+    // The message is above the prompt, and the prompt still holds the half line, cursor after it.
+    const msgRow = rows.findIndex((r) => r.includes('incoming while typing'))
+    const promptRow = rows.findIndex((r) => r.startsWith('> half a li'))
+    expect(promptRow).toBeGreaterThan(msgRow)
+    expect(await pty.cursorRow()).toBe('> half a li')
+    expect(pty.term.buffer.active.cursorX).toBe('> half a li'.length)
+
+    // Finishing the line sends it whole.
+    pty.type('ne\r')
+    await client.waitFor('half a line\n', 'stdout')
+    await pty.waitForScreen('you: half a line')
+
+    pty.type('/peers\r')
+    const peers = (await pty.waitForScreen(/connected \d+s\s+127\.0\.0\.1:\d+\s+rtt (<1|\d+) ms/)).join('\n')
+    expect(peers).toMatch(new RegExp(`${short}  connected`))
+    expect(peers).toMatch(new RegExp(`key ${short}[0-9a-f]{56}`))
+
+    pty.type('/nonsense\r')
+    await pty.waitForScreen('unknown command /nonsense')
+    await pty.waitForScreen('/send-to <peer> text')
+
+    pty.type('//starts with a slash\r')
+    await client.waitFor('/starts with a slash\n', 'stdout')
+
+    pty.type('/quit\r')
+    expect((await pty.exit()).code).toBe(0)
+    expect((await client.exit()).code).toBe(0)
+  })
+
+  it('never lets a peer drive the terminal: escapes, bell, bidi and bad UTF-8 are shown, not obeyed', async () => {
+    const { pty, key } = await ptyListener()
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+    await pty.waitForScreen('joined')
+    const before = (await pty.screen()).join('\n')
+    // clear screen + home, bell, OSC 52 clipboard write, RTL override, invalid UTF-8
+    client.write(Buffer.concat([Buffer.from('a\x1b[2J\x1b[Hb\x07c\x1b]52;c;aGk=\x07d\u202ee'), Buffer.from([0xff, 0x0a])]))
+    const rows = await pty.waitForScreen('␛[2J␛[Hb␇c␛]52;c;aGk=␇d⟨U+202E⟩e\ufffd')
+    // The screen was not cleared: what was there before is still there.
+    expect(rows.join('\n')).toContain(before.split('\n').find((l) => l.includes('listening on'))!)
+    pty.type('/quit\r')
+    expect((await pty.exit()).code).toBe(0)
+  })
+
+  it('/send-to reaches only the chosen peer', async () => {
+    const { pty, key } = await ptyListener()
+    const a = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    const b = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await Promise.all([a.waitFor('connected to'), b.waitFor('connected to')])
+    await pty.waitForScreen(/joined[^]*joined/)
+    a.write('i am a\n')
+    const rows = await pty.waitForScreen('i am a')
+    const shortA = /([0-9a-f]{8}): i am a/.exec(rows.join('\n'))![1]!
+    pty.type(`/send-to ${shortA} only for a\r`)
+    await a.waitFor('only for a\n', 'stdout')
+    pty.type('for everyone\r')
+    await b.waitFor('for everyone\n', 'stdout')
+    expect(b.stdout).not.toContain('only for a')
+    pty.type('/quit\r')
+    expect((await pty.exit()).code).toBe(0)
+  })
+
+  it('connect shows its stages, then "connected", and Ctrl+C leaves with 0', async () => {
+    const listener = p2pchat(['listen', '--bootstrap', net.flag], tempHome().env)
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/))[1]!
+    const pty = new PtyProc(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await pty.waitForScreen(`connected to ${key}`)
+    pty.type('hi from a terminal\r')
+    await listener.waitFor(/\] hi from a terminal\n/, 'stdout')
+    pty.type('\x03')
+    expect((await pty.exit()).code).toBe(0)
+  })
+
+  it('listen --qr draws the key as a QR code', async () => {
+    const { pty } = await ptyListener(['--qr'])
+    const rows = await pty.waitForScreen('scan to get the key')
+    const qrRows = rows.filter((r) => /^[ █▀▄]{20,}$/.test(r.trim()) && /[█▀▄]/.test(r))
+    expect(qrRows.length).toBeGreaterThan(10)
+    pty.type('/quit\r')
+    expect((await pty.exit()).code).toBe(0)
+  })
+})

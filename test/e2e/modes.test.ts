@@ -1,0 +1,142 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { cleanupHomes, tempHome } from '../helpers/env.js'
+import { createNetwork } from '../helpers/net.js'
+import { killAll, p2pchat, rawPeer, type Proc } from '../helpers/proc.js'
+
+let net: Awaited<ReturnType<typeof createNetwork>>
+
+beforeAll(async () => {
+  net = await createNetwork()
+})
+afterEach(async () => {
+  await killAll()
+})
+afterAll(async () => {
+  await net?.close()
+  cleanupHomes()
+})
+
+const HOSTILE = Buffer.concat([Buffer.from('x\x1b[31mred\x1b]8;;http://evil\x07link\x1b]8;;\x07\x07\u202eabc'), Buffer.from([0xc3, 0x28, 0x00]), Buffer.from('\n')])
+
+async function rawListener(): Promise<{ raw: Proc; key: string }> {
+  const raw = rawPeer(['listen', net.flag])
+  const m = await raw.waitFor(/listening ([0-9a-f]{64})/)
+  return { raw, key: m[1]! }
+}
+
+type Event = Record<string, unknown> & { type: string; time: string }
+
+function events(proc: Proc): Event[] {
+  return proc.stdout
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Event)
+}
+
+async function waitForEvent(proc: Proc, type: string, match: (e: Event) => boolean = () => true): Promise<Event> {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const found = events(proc).find((e) => e.type === type && match(e))
+    if (found) return found
+    if (Date.now() > deadline) throw new Error(`no ${type} event in:\n${proc.stdout}\n${proc.stderr}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('pipe mode', () => {
+  it('connect > file captures exactly the bytes the peer sent; notices go to stderr', async () => {
+    const { raw, key } = await rawListener()
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+    raw.write(HOSTILE)
+    raw.write('second line\n')
+    await client.waitFor('second line\n', 'stdout')
+    expect(Buffer.concat(client.stdoutBytes).equals(Buffer.concat([HOSTILE, Buffer.from('second line\n')]))).toBe(true)
+    expect(client.stderr).toContain('connected to')
+    expect(client.stderr).not.toMatch(/\x1b/) // NO_COLOR in tests: plain notices
+    client.end()
+    expect((await client.exit()).code).toBe(0)
+  })
+
+  it('--sanitize makes control characters visible in pipe mode', async () => {
+    const { raw, key } = await rawListener()
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag, '--sanitize'], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+    raw.write(HOSTILE)
+    await client.waitFor('\n', 'stdout')
+    expect(client.stdout).toBe('x␛[31mred␛]8;;http://evil␇link␛]8;;␇␇⟨U+202E⟩abc\ufffd(␀\n')
+    client.end()
+  })
+
+  it('a piped listener prefixes each line with the sender and keeps the bytes', async () => {
+    const listener = p2pchat(['listen', '--bootstrap', net.flag], tempHome().env)
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/))[1]!
+    const raw = rawPeer(['connect', net.flag, key])
+    await raw.waitFor('open')
+    const short = (await listener.waitFor(/([0-9a-f]{8}) joined/))[1]!
+    raw.write(HOSTILE)
+    await listener.waitFor(/\n/, 'stdout')
+    expect(Buffer.concat(listener.stdoutBytes).equals(Buffer.concat([Buffer.from(`[${short}] `), HOSTILE]))).toBe(true)
+  })
+
+  it('colour: none when piped, FORCE_COLOR forces it, --no-color wins over FORCE_COLOR', async () => {
+    const { env } = tempHome()
+    const forced = p2pchat(['connect', 'a'.repeat(64), '--bootstrap', net.flag], { ...env, NO_COLOR: '', FORCE_COLOR: '1' })
+    forced.end()
+    await forced.exit(20_000)
+    expect(forced.stderr).toMatch(/\x1b\[/)
+    const off = p2pchat(['--no-color', 'connect', 'a'.repeat(64), '--bootstrap', net.flag], { ...env, NO_COLOR: '', FORCE_COLOR: '1' })
+    off.end()
+    await off.exit(20_000)
+    expect(off.stderr).not.toMatch(/\x1b\[/)
+    const plain = p2pchat(['connect', 'a'.repeat(64), '--bootstrap', net.flag], { ...env, NO_COLOR: '', FORCE_COLOR: '' })
+    plain.end()
+    await plain.exit(20_000)
+    expect(plain.stderr).not.toMatch(/\x1b\[/)
+  })
+})
+
+describe('--json', () => {
+  it('listen and connect emit one parseable event per line with stable fields', async () => {
+    const listener = p2pchat(['listen', '--json', '--bootstrap', net.flag], tempHome().env)
+    const ready = await waitForEvent(listener, 'ready')
+    const key = ready.publicKey as string
+    expect(key).toMatch(/^[0-9a-f]{64}$/)
+    expect(ready.z32).toMatch(/^[a-z0-9]{52}$/)
+
+    const client = p2pchat(['connect', key, '--json', '--bootstrap', net.flag], tempHome().env)
+    const connected = await waitForEvent(client, 'connected')
+    expect(connected.remoteKey).toBe(key)
+    expect(connected.address).toMatch(/^127\.0\.0\.1:\d+$/)
+
+    const joined = await waitForEvent(listener, 'peer-joined')
+    expect(joined.key).toMatch(/^[0-9a-f]{64}$/)
+
+    client.write('hello "json" \\ world\n')
+    const msg = await waitForEvent(listener, 'message')
+    expect(msg).toMatchObject({ from: joined.key, text: 'hello "json" \\ world' })
+    expect(Date.parse(msg.time)).not.toBeNaN()
+
+    listener.write('back at you\n')
+    expect(await waitForEvent(client, 'message')).toMatchObject({ from: key, text: 'back at you' })
+
+    client.end()
+    expect((await client.exit()).code).toBe(0)
+    await waitForEvent(client, 'closed')
+    expect(await waitForEvent(listener, 'peer-left')).toMatchObject({ key: joined.key, reason: null })
+
+    listener.kill('SIGINT')
+    expect((await listener.exit()).code).toBe(0)
+    await waitForEvent(listener, 'closed')
+    // Every line of stdout was an event.
+    for (const p of [listener, client]) for (const e of events(p)) expect(typeof e.type).toBe('string')
+  })
+
+  it('a failure is an error event with its code, and the exit code matches', async () => {
+    const client = p2pchat(['connect', 'a'.repeat(64), '--json', '--bootstrap', net.flag], tempHome().env)
+    client.end()
+    const { code } = await client.exit(20_000)
+    expect(code).toBe(4)
+    expect(await waitForEvent(client, 'error')).toMatchObject({ code: 'PEER_NOT_FOUND', exitCode: 4 })
+  })
+})

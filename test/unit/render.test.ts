@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest'
+import { colorLevel } from '../../src/ui/output.js'
+import { clockTime, formatDuration, formatPeerRow, parseInput, peerColor } from '../../src/ui/render.js'
+import { isSafe, sanitize } from '../../src/ui/sanitize.js'
+
+describe('sanitize', () => {
+  it.each([
+    ['CSI (clear screen, cursor home, colour)', 'a\x1b[2J\x1b[H\x1b[31mb', 'a␛[2J␛[H␛[31mb'],
+    ['OSC 52 clipboard write (BEL-terminated)', '\x1b]52;c;aGVsbG8=\x07', '␛]52;c;aGVsbG8=␇'],
+    ['OSC 8 hyperlink (ST-terminated)', '\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\', '␛]8;;http://x␛\\link␛]8;;␛\\'],
+    ['DCS / APC / PM / SOS', '\x1bPq\x1b\\\x1b_a\x1b\\\x1b^b\x1bXc', '␛Pq␛\\␛_a␛\\␛^b␛Xc'],
+    ['bell, backspace, carriage return, form feed, NUL', '\x07\x08\r\x0c\x00', '␇␈␍␌␀'],
+    ['DEL', 'a\x7fb', 'a␡b'],
+    ['C1 controls (8-bit CSI, OSC, NEL)', 'a\u009b2Jb\u009d0;t\u0085', 'a⟨U+009B⟩2Jb⟨U+009D⟩0;t⟨U+0085⟩'],
+    ['bidi overrides and embeddings', 'x\u202ey\u202dz\u202a\u202b\u202c', 'x⟨U+202E⟩y⟨U+202D⟩z⟨U+202A⟩⟨U+202B⟩⟨U+202C⟩'],
+    ['bidi isolates and marks', '\u2066a\u2067b\u2068c\u2069\u200e\u200f\u061c', '⟨U+2066⟩a⟨U+2067⟩b⟨U+2068⟩c⟨U+2069⟩⟨U+200E⟩⟨U+200F⟩⟨U+061C⟩']
+  ])('makes %s visible', (_, input, expected) => {
+    expect(sanitize(input)).toBe(expected)
+    expect(isSafe(sanitize(input))).toBe(true)
+    expect(isSafe(input)).toBe(false)
+  })
+
+  it('keeps tab, printable text, emoji and non-Latin scripts untouched', () => {
+    const text = 'tab\there — ünïcödé 😀 日本語 עברית مرحبا'
+    expect(sanitize(text)).toBe(text)
+    expect(isSafe(text)).toBe(true)
+  })
+
+  it('turns invalid UTF-8 into U+FFFD, from bytes', () => {
+    expect(sanitize(Buffer.from([0x61, 0xff, 0x62, 0xc3, 0x28, 0xe2, 0x82]))).toBe('a\ufffdb\ufffd(\ufffd')
+    expect(sanitize(Buffer.from('€ ok'))).toBe('€ ok')
+  })
+
+  it('leaves no ESC, C0 (but tab) or C1 in any output', () => {
+    let all = ''
+    for (let c = 0; c < 0xa0; c++) all += String.fromCharCode(c)
+    const out = sanitize(all)
+    // eslint-disable-next-line no-control-regex
+    expect(out).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/)
+  })
+})
+
+describe('parseInput', () => {
+  it('reads text, escaped slashes and commands', () => {
+    expect(parseInput('hello')).toEqual({ kind: 'text', text: 'hello' })
+    expect(parseInput('//etc/passwd')).toEqual({ kind: 'text', text: '/etc/passwd' })
+    expect(parseInput('/help')).toEqual({ kind: 'help' })
+    expect(parseInput('/PEERS')).toEqual({ kind: 'peers' })
+    expect(parseInput('/quit')).toEqual({ kind: 'quit' })
+    expect(parseInput('/clear')).toEqual({ kind: 'clear' })
+    expect(parseInput('/send-to ab12 hi there')).toEqual({ kind: 'send-to', target: 'ab12', text: 'hi there' })
+    expect(parseInput('/send-to ab12')).toEqual({ kind: 'usage', message: 'usage: /send-to <peer> text' })
+    expect(parseInput('/frob x')).toEqual({ kind: 'unknown', name: '/frob' })
+  })
+})
+
+describe('formatting', () => {
+  it('durations, clock, /peers rows', () => {
+    expect(formatDuration(12_400)).toBe('12s')
+    expect(formatDuration(184_000)).toBe('3m 04s')
+    expect(formatDuration(3_720_000)).toBe('1h 02m')
+    expect(clockTime(new Date(2026, 0, 1, 9, 5, 7).getTime())).toBe('09:05:07')
+    const peer = { key: 'ab'.repeat(32), shortKey: 'abababab', connectedAt: 0, address: '1.2.3.4:5', rttMs: 0 }
+    expect(formatPeerRow(peer, 'abababab', 65_000)).toBe(`abababab  connected 1m 05s  1.2.3.4:5  rtt <1 ms\n    key ${'ab'.repeat(32)}`)
+    expect(formatPeerRow({ ...peer, rttMs: 42, address: null }, 'x', 0)).toContain('address ?  rtt 42 ms')
+  })
+
+  it('gives each key a stable colour, and different keys spread over the palette', () => {
+    expect(peerColor('ab'.repeat(32))).toBe(peerColor('ab'.repeat(32)))
+    const colours = new Set(Array.from({ length: 64 }, (_, i) => peerColor(i.toString(16).padStart(64, '0'))))
+    expect(colours.size).toBeGreaterThan(8)
+  })
+})
+
+describe('colorLevel', () => {
+  const tty = { isTTY: true }
+  const pipe = { isTTY: false }
+  it('follows TTY, NO_COLOR, FORCE_COLOR and --no-color', () => {
+    expect(colorLevel(tty, {})).toBeGreaterThan(0)
+    expect(colorLevel(pipe, {})).toBe(0)
+    expect(colorLevel(tty, { NO_COLOR: '1' })).toBe(0)
+    expect(colorLevel(pipe, { FORCE_COLOR: '1' })).toBe(1)
+    expect(colorLevel(pipe, { FORCE_COLOR: '3' })).toBe(3)
+    expect(colorLevel(tty, { FORCE_COLOR: '0' })).toBe(0)
+    expect(colorLevel(pipe, { FORCE_COLOR: '1', NO_COLOR: '1' })).toBe(1)
+    expect(colorLevel(tty, {}, false)).toBe(0)
+    expect(colorLevel(tty, { FORCE_COLOR: '1' }, false)).toBe(0)
+    expect(colorLevel(tty, { TERM: 'dumb' })).toBe(0)
+  })
+})
