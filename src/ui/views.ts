@@ -309,11 +309,11 @@ export class InteractiveUi implements ChatUi {
 
   drain(): void {}
 
+  /** Stops reading input. A running spinner is left for failed()/closed() to end with its outcome. */
   stop(): void {
     const rl = this.rl
     this.rl = null
     rl?.close()
-    this.stopSpinner('stop')
   }
 
   private onLine(line: string): void {

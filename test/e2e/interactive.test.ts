@@ -109,6 +109,37 @@ describe('interactive mode in a real terminal', () => {
     expect((await pty.exit()).code).toBe(0)
   })
 
+  it('a failed connect ends the spinner with the plain reason and exits with its code', async () => {
+    const pty = new PtyProc(['connect', 'b'.repeat(64), '--bootstrap', net.flag], tempHome().env)
+    const rows = await pty.waitForScreen(/✖ peer not found/)
+    expect(rows.join('\n')).not.toMatch(/\n\s+at /)
+    expect((await pty.exit()).code).toBe(4)
+  })
+
+  it('a slow stage says what it is waiting for', async () => {
+    const listener = p2pchat(['listen', '--bootstrap', net.flag], tempHome().env)
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/))[1]!
+    listener.kill('SIGSTOP')
+    try {
+      const pty = new PtyProc(['connect', key, '--bootstrap', net.flag, '--timeout', '8'], tempHome().env)
+      await pty.waitForScreen('looking up the key, hole punching')
+      await pty.waitForScreen('still connecting: looking up the key and hole punching (is the peer online', 10_000)
+      await pty.waitForScreen('✖ timed out after 8 s', 10_000)
+      expect((await pty.exit()).code).toBe(7)
+    } finally {
+      listener.kill('SIGCONT')
+    }
+  })
+
+  it('--timestamps prefixes messages with the time', async () => {
+    const { pty, key } = await ptyListener(['--timestamps'])
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    client.end('what time is it\n')
+    await pty.waitForScreen(/\[\d\d:\d\d:\d\d\] [0-9a-f]{8}: what time is it/)
+    pty.type('/quit\r')
+    expect((await pty.exit()).code).toBe(0)
+  })
+
   it('listen --qr draws the key as a QR code', async () => {
     const { pty } = await ptyListener(['--qr'])
     const rows = await pty.waitForScreen('scan to get the key')
