@@ -167,14 +167,11 @@ const DHT_ERRORS: Record<string, { message: string; exitCode: ExitCode }> = {
 /** Turns whatever hyperdht (or a stream) threw into a ChatError. */
 export function fromDhtError(err: unknown): ChatError {
   if (err instanceof ChatError) return err
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : ''
-  const known = DHT_ERRORS[code]
+  const raw = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+  const code = typeof raw === 'string' && raw.length > 0 ? raw : ''
+  const known = code && Object.hasOwn(DHT_ERRORS, code) ? DHT_ERRORS[code] : undefined
   if (known) return new ChatError(code, known.message, known.exitCode, { cause: err })
-  const detail = err instanceof Error ? err.message : String(err)
-  return new ChatError(
-    code || 'CONNECTION_ERROR',
-    `connection error: ${detail}`,
-    EXIT.CONNECTION_FAILED,
-    { cause: err }
-  )
+  // Keep it one line whatever the library put in its message.
+  const detail = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim()
+  return new ChatError(code || 'CONNECTION_ERROR', `connection error: ${detail}`, EXIT.CONNECTION_FAILED, { cause: err })
 }

@@ -28,6 +28,7 @@ export class LineDecoder {
   // The current line overflowed: the rest of it is skipped until its newline.
   private discarding = false
   private dropped = 0
+  private lastDropped = -1
 
   constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
     if (!(maxLineBytes > 0)) throw new RangeError('maxLineBytes must be positive')
@@ -60,6 +61,7 @@ export class LineDecoder {
     if (end === start) return
     if (this.discarding) {
       this.dropped += end - start
+      this.lastDropped = data[end - 1]!
       return
     }
     const room = this.maxLineBytes - this.pendingBytes
@@ -76,6 +78,7 @@ export class LineDecoder {
     }
     this.discarding = true
     this.dropped += end - start - room
+    this.lastDropped = data[end - 1]!
   }
 
   private take(terminated: boolean): Line {
@@ -83,7 +86,11 @@ export class LineDecoder {
     if (terminated && bytes.length > 0 && bytes[bytes.length - 1] === CR && !this.discarding) {
       bytes = bytes.subarray(0, bytes.length - 1)
     }
-    if (this.discarding) {
+    if (this.discarding && terminated && this.lastDropped === CR) {
+      // The \r of a \r\n terminator is not content that was lost.
+      this.dropped--
+    }
+    if (this.discarding && this.dropped > 0) {
       // The cut may have split a character: drop its orphaned first bytes.
       const whole = completeUtf8Length(bytes)
       this.dropped += bytes.length - whole
@@ -96,6 +103,7 @@ export class LineDecoder {
     this.pendingBytes = 0
     this.discarding = false
     this.dropped = 0
+    this.lastDropped = -1
     return line
   }
 }

@@ -1,8 +1,9 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ChatError } from './errors.js'
+import { shellQuote, writeFileAtomic } from './fsutil.js'
 import { toHex } from './keys.js'
 
 /** An ed25519 key pair in libsodium layout (secretKey = seed ‖ publicKey), as hyperdht uses. */
@@ -116,36 +117,14 @@ export async function loadIdentity(file: string): Promise<Identity> {
  * whole one, and without force an existing file is never replaced.
  */
 export async function writeIdentity(file: string, identity: Identity, opts: { force?: boolean; now?: Date } = {}): Promise<void> {
-  const dir = path.dirname(file)
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
-  } catch (err) {
-    throw identityIoError(err, dir, 'create directory')
-  }
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  try {
-    const handle = await fs.open(tmp, 'wx', 0o600)
-    try {
-      await handle.writeFile(serializeIdentity(identity, opts.now ?? new Date()))
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    if (opts.force) {
-      await fs.rename(tmp, file)
-    } else {
-      // link() fails with EEXIST instead of replacing: no check-then-write race.
-      await fs.link(tmp, file)
-    }
+    await writeFileAtomic(file, serializeIdentity(identity, opts.now ?? new Date()), { overwrite: opts.force === true })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       throw ChatError.identity('IDENTITY_EXISTS', `identity file ${file} already exists; refusing to overwrite it (use --force to replace it, which changes your public key)`)
     }
     throw identityIoError(err, file, 'write')
-  } finally {
-    await fs.rm(tmp, { force: true })
   }
-  await syncDir(dir)
 }
 
 /** Loads the identity, creating it on first use. `created` says which happened. */
@@ -166,19 +145,6 @@ export async function loadOrCreateIdentity(file: string): Promise<{ identity: Id
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await fs.open(dir, fsConstants.O_RDONLY)
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    // Best effort: some filesystems cannot fsync a directory.
-  }
-}
-
 function identityIoError(err: unknown, file: string, action: string): ChatError {
   const code = (err as NodeJS.ErrnoException).code
   if (code === 'ENOENT' && action === 'read') {
@@ -190,8 +156,4 @@ function identityIoError(err: unknown, file: string, action: string): ChatError 
   if (code === 'EISDIR') return ChatError.identity('IDENTITY_UNREADABLE', `identity ${file} is a directory, not a file`, err)
   const detail = err instanceof Error ? err.message : String(err)
   return ChatError.identity('IDENTITY_UNREADABLE', `cannot ${action} identity ${file}: ${detail}`, err)
-}
-
-function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 }

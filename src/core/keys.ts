@@ -12,11 +12,16 @@ const Z32_KEY = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{52}$/
 export function parseKey(input: string): Buffer {
   const text = input.trim()
   if (!HEX_KEY.test(text) && !Z32_KEY.test(text)) throw ChatError.badKey(input)
+  let key: Buffer
   try {
-    return idEncoding.decode(text.length === 64 ? text.toLowerCase() : text)
+    key = idEncoding.decode(text.length === 64 ? text.toLowerCase() : text)
   } catch {
     throw ChatError.badKey(input)
   }
+  // 52 z32 characters carry 260 bits: refuse spellings whose 4 spare bits are set,
+  // so one key has exactly one z32 form.
+  if (text.length === 52 && idEncoding.encode(key) !== text) throw ChatError.badKey(input)
+  return key
 }
 
 export function isKey(input: string): boolean {

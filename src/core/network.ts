@@ -29,13 +29,13 @@ export function parseBootstrapList(value: string, source = '--bootstrap'): HostP
     if (port < 1 || port > 65535) throw bad('port must be 1-65535')
     if (isIP(host) === 6) throw bad('IPv6 is not supported by HyperDHT')
     if (isIP(host) === 0 && (!HOSTNAME.test(host) || /^[\d.]+$/.test(host))) throw bad('not a valid host name or IPv4 address')
-    if (host === 'localhost') host = '127.0.0.1'
+    if (host.toLowerCase() === 'localhost') host = '127.0.0.1'
     return { host, port }
   })
 }
 
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'))
+  return host.toLowerCase() === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'))
 }
 
 /**
