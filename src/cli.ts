@@ -48,6 +48,13 @@ async function main(argv: string[]): Promise<number> {
     .option('-i, --identity <file>', 'identity file (default: $XDG_CONFIG_HOME/p2pchat/identity.json, created if missing)')
     .addOption(bootstrapOption())
     .option('--qr', 'also show the public key as a QR code')
+    .option('--allow <key-or-contact>', 'only accept this peer (repeatable)', collect)
+    .option('--allow-file <file>', 'only accept the keys listed in this file (one per line, # comments; re-read when it changes)')
+    .option('--no-forward', 'do not forward peers\' lines to each other (only the listener sees them)')
+    .option('--max-peers <n>', 'refuse peers beyond this many, politely', parseCount)
+    .option('--rate-lines <n>', 'per-peer limit, lines per second (0: none; default 2000)', parseCount)
+    .option('--rate-bytes <n>', 'per-peer limit, bytes per second (0: none; default 4194304)', parseCount)
+    .option('--flood-grace <seconds>', 'disconnect a peer kept over its limits this long (default 10)', parsePositive)
   uiOptions(listenCmd)
     .action(async (opts) => {
       const { listen } = await import('./commands/listen.js')
@@ -57,14 +64,51 @@ async function main(argv: string[]): Promise<number> {
   const connectCmd = program
     .command('connect')
     .description('connect to a listening peer by its public key and chat')
-    .argument('<key>', 'the peer\'s public key: 64 hex or 52 z-base-32 characters')
+    .argument('<key>', 'the peer\'s public key (64 hex or 52 z-base-32 characters) or a contact name')
     .option('-i, --identity <file>', 'identity file (default: the default identity if it exists, else a throwaway key)')
     .addOption(bootstrapOption())
-    .option('-t, --timeout <seconds>', 'give up connecting after this many seconds', parsePositive, 30)
+    .option('-t, --timeout <seconds>', 'give up connecting after this many seconds (per attempt)', parsePositive, 30)
+    .option('--reconnect', 'when the connection drops, keep retrying (with backoff) and resume')
   uiOptions(connectCmd)
     .action(async (key: string, opts) => {
       const { connect } = await import('./commands/connect.js')
       exitCode = await connect(key, opts, await ctx())
+    })
+
+  program
+    .command('whoami')
+    .description('print the public key of an identity (no network)')
+    .option('-i, --identity <file>', 'identity file (default: $XDG_CONFIG_HOME/p2pchat/identity.json)')
+    .action(async (opts) => {
+      const { whoami } = await import('./commands/whoami.js')
+      exitCode = await whoami(opts, await ctx())
+    })
+
+  const contacts = program.command('contacts').description('your address book: names for keys')
+  contacts
+    .command('add')
+    .description('save a key under a name')
+    .argument('<name>', 'a short name: letters, digits, . _ -')
+    .argument('<key>', 'the key: 64 hex or 52 z-base-32 characters')
+    .option('-f, --force', 'replace the key of an existing name')
+    .action(async (name: string, key: string, opts) => {
+      const { contactsAdd } = await import('./commands/contacts.js')
+      exitCode = await contactsAdd(name, key, opts, await ctx())
+    })
+  contacts
+    .command('list')
+    .description('list saved contacts (name<TAB>key)')
+    .action(async () => {
+      const { contactsList } = await import('./commands/contacts.js')
+      exitCode = await contactsList(await ctx())
+    })
+  contacts
+    .command('remove')
+    .description('forget a contact')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const { contactsRemove } = await import('./commands/contacts.js')
+      exitCode = await contactsRemove(name, await ctx())
     })
 
   program
@@ -100,6 +144,15 @@ function parsePositive(value: string): number {
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds')
   return n
+}
+
+function parseCount(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number')
+  return Number(value)
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
 }
 
 function parsePort(value: string): number {

@@ -1,12 +1,14 @@
 import { ChatError, EXIT } from '../core/errors.js'
 import { encodeLine } from '../core/framing.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, type Identity } from '../core/identity.js'
-import { parseKey, toHex } from '../core/keys.js'
+import { loadContacts } from '../core/contacts.js'
+import { toHex } from '../core/keys.js'
 import { joinNetwork, resolveNetwork } from '../core/network.js'
-import { dial } from '../core/session.js'
+import { Backoff } from '../core/backoff.js'
+import { dial, DEFAULT_IDLE_TIMEOUT_MS, type PeerConnection } from '../core/session.js'
 import { onInterrupt } from '../ui/signals.js'
 import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
-import type { CommandContext } from './context.js'
+import { contactsPath, type CommandContext } from './context.js'
 
 export interface ConnectOptions {
   identity?: string
@@ -15,21 +17,32 @@ export interface ConnectOptions {
   json?: boolean
   timestamps?: boolean
   sanitize?: boolean
+  reconnect?: boolean
 }
 
 /** How long to let the peer acknowledge our last lines after input ends. */
 const FINISH_TIMEOUT_MS = 5000
+/** Lines waiting for a connection: reading input pauses past the soft cap; past the hard cap they are dropped. */
+const QUEUE_SOFT_BYTES = 256 * 1024
+const QUEUE_HARD_BYTES = 4 * 1024 * 1024
 
 type Outcome = { code: number; error: ChatError | null; reason: string | null }
+
+/** Failures worth another attempt with --reconnect (the peer may come back). */
+function retryable(error: ChatError): boolean {
+  return error.exitCode !== EXIT.USAGE && error.exitCode !== EXIT.IDENTITY && error.code !== 'SERVER_INCOMPATIBLE'
+}
 
 export async function connect(keyArg: string, opts: ConnectOptions, ctx: CommandContext): Promise<number> {
   const { output } = ctx
   // Validate everything before touching the network.
-  const remoteKey = parseKey(keyArg)
+  const contacts = await loadContacts(contactsPath(ctx))
+  const remoteKey = contacts.resolve(keyArg)
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   if (!(opts.timeout > 0)) throw ChatError.usage('--timeout must be a positive number of seconds')
   const identity = await chooseIdentity(opts.identity, ctx)
   const remoteHex = toHex(remoteKey)
+  const remoteName = contacts.displayName(remoteHex)
 
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
   const ui = await createUi(mode, { output, stdin: ctx.stdin, timestamps: opts.timestamps, sanitize: opts.sanitize })
@@ -45,58 +58,121 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
   })
   onInterrupt(() => settle({ code: EXIT.OK, error: null, reason: 'disconnected' }))
 
+  // Lines typed or piped before a connection is confirmed wait here, in
+  // order, and are flushed when it is; reading pauses while it is full.
+  let live: PeerConnection | null = null
+  let queue: Buffer[] = []
+  let queuedBytes = 0
+  let inputEnded = false
+  let finishing = false
+  const finishIfDone = () => {
+    if (!inputEnded || !live || finishing) return
+    finishing = true
+    const peer = live
+    void peer.finish(FINISH_TIMEOUT_MS).then(() => settle({ code: EXIT.OK, error: null, reason: null }))
+  }
+  const controller: ChatController = {
+    role: 'connect',
+    peers: () => (live && !live.isClosed ? [live.info()] : []),
+    send: (bytes) => {
+      const data = encodeLine(bytes)
+      if (live) return live.sendRaw(data)
+      if (queuedBytes + data.byteLength > QUEUE_HARD_BYTES) {
+        ui.notice('not connected and the queue is full: line dropped')
+        return false
+      }
+      queue.push(data)
+      queuedBytes += data.byteLength
+      return queuedBytes < QUEUE_SOFT_BYTES
+    },
+    sendTo: () => '/send-to works on a listener',
+    inputEnded: () => {
+      // Input is done: deliver it, close, exit 0.
+      inputEnded = true
+      finishIfDone()
+    },
+    quit: () => settle({ code: EXIT.OK, error: null, reason: 'disconnected' })
+  }
+  const sleep = (ms: number) =>
+    Promise.race([new Promise<void>((resolve) => setTimeout(resolve, ms)), finished.then(() => undefined)])
+
   try {
     ui.stage('joining', 'joining the DHT…')
     const dht = await Promise.race([joinNetwork(network), finished.then(() => null)])
     if (!dht) return (await finished).code
     try {
-      ui.stage('connecting', `connecting to ${remoteHex.slice(0, 8)}: looking up the key, hole punching…`)
-      const { peer, ready } = dial(dht, remoteKey, { keyPair: identity, timeoutMs: opts.timeout * 1000 })
-      peer.stream.once('open', () => {
-        if (!outcome) ui.stage('confirming', 'connection open; waiting for the peer to answer…')
-      })
-
-      let inputEnded = false
-      const controller: ChatController = {
-        role: 'connect',
-        peers: () => (peer.isClosed ? [] : [peer.info()]),
-        send: (bytes) => peer.sendRaw(encodeLine(bytes)),
-        sendTo: () => '/send-to works on a listener',
-        inputEnded: () => {
-          inputEnded = true
-          // Input is done: deliver it, close, exit 0.
-          void ready
-            .then(() => peer.finish(FINISH_TIMEOUT_MS))
-            .then(() => settle({ code: EXIT.OK, error: null, reason: null }), () => {})
-        },
-        quit: () => settle({ code: EXIT.OK, error: null, reason: 'disconnected' })
-      }
-      peer.on('drain', () => ui.drain())
-      peer.on('line', (line) => ui.message(peer.info(), line))
-      peer.on('close', (error) => {
-        if (outcome || (inputEnded && !error)) return
-        if (error) settle({ code: error.exitCode, error, reason: null })
-        else settle({ code: EXIT.OK, error: null, reason: 'the peer closed the connection' })
-      })
-
-      // Lines typed or piped before the connection opens are written into the
-      // stream, which queues them in order; backpressure pauses reading.
-      // (Interactive mode starts its prompt once connected: the terminal
-      // buffers what is typed meanwhile.)
       if (mode !== 'interactive') ui.start(controller)
-      try {
-        await Promise.race([ready, finished])
-        if (!outcome) {
-          ui.connected(peer.info())
-          if (mode === 'interactive') ui.start(controller)
+      const backoff = new Backoff()
+      let everConnected = false
+      while (!outcome) {
+        ui.stage('connecting', `connecting to ${remoteName}: looking up the key, hole punching…`)
+        const { peer, ready } = dial(dht, remoteKey, {
+          keyPair: identity,
+          timeoutMs: opts.timeout * 1000,
+          idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+          nameOf: (hex) => contacts.displayName(hex)
+        })
+        peer.stream.once('open', () => {
+          if (!outcome) ui.stage('confirming', 'connection open; waiting for the peer to answer…')
+        })
+        peer.on('line', (line) => ui.message(peer.info(), line))
+        peer.on('drain', () => ui.drain())
+
+        let failure: ChatError | null = null
+        try {
+          await Promise.race([ready, finished])
+        } catch (err) {
+          failure = err as ChatError
         }
-      } catch (err) {
-        settle({ code: EXIT.CONNECTION_FAILED, error: err as ChatError, reason: null })
+        if (outcome) {
+          peer.destroy()
+          break
+        }
+        if (failure) {
+          if (!opts.reconnect || !retryable(failure)) {
+            settle({ code: failure.exitCode, error: failure, reason: null })
+            break
+          }
+          const wait = backoff.next()
+          ui.notice(`could not connect (${failure.message}); retrying in ${(wait / 1000).toFixed(1)} s (attempt ${backoff.attempt})`)
+          await sleep(wait)
+          continue
+        }
+
+        // Connected: flush what waited, then talk.
+        backoff.reset()
+        live = peer
+        if (everConnected) ui.notice(`reconnected to ${remoteName}`)
+        else ui.connected(peer.info())
+        if (mode === 'interactive' && !everConnected) ui.start(controller)
+        everConnected = true
+        const waiting = queue
+        queue = []
+        queuedBytes = 0
+        for (const data of waiting) peer.sendRaw(data)
+        if (!peer.needsDrain) ui.drain()
+        finishIfDone()
+
+        const error = await Promise.race([peer.closedPromise(), finished.then(() => null)])
+        live = null
+        if (outcome) {
+          peer.destroy()
+          break
+        }
+        if (finishing) break // finish() settles
+        if (!opts.reconnect) {
+          if (error) settle({ code: error.exitCode, error, reason: null })
+          else settle({ code: EXIT.OK, error: null, reason: 'the peer closed the connection' })
+          break
+        }
+        const wait = backoff.next()
+        ui.notice(`connection lost (${error ? error.message : 'the peer closed the connection'}); reconnecting in ${(wait / 1000).toFixed(1)} s (attempt ${backoff.attempt})`)
+        await sleep(wait)
       }
 
       const { code, error, reason } = await finished
       ui.stop()
-      peer.destroy()
+      ;(live as PeerConnection | null)?.destroy()
       if (error) throw error
       ui.closed(reason)
       return code

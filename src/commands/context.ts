@@ -1,4 +1,7 @@
 import os from 'node:os'
+import path from 'node:path'
+import { defaultContactsPath } from '../core/contacts.js'
+import { defaultIdentityPath } from '../core/identity.js'
 import { Output } from '../ui/output.js'
 
 /** The process's I/O, passed in so commands can be driven from tests. */
@@ -16,4 +19,9 @@ export function processContext(color?: boolean): CommandContext {
     output: new Output({ stdout: process.stdout, stderr: process.stderr, env: process.env, color }),
     homeDir: os.homedir()
   }
+}
+
+/** The address book lives next to the default identity. */
+export function contactsPath(ctx: CommandContext): string {
+  return defaultContactsPath(path.dirname(defaultIdentityPath(ctx.env, ctx.homeDir)))
 }

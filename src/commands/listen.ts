@@ -1,10 +1,13 @@
 import { defaultIdentityPath, loadOrCreateIdentity } from '../core/identity.js'
+import { AllowList } from '../core/allowlist.js'
+import { loadContacts } from '../core/contacts.js'
 import { toHex, toZ32 } from '../core/keys.js'
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/ratelimit.js'
 import { ChatListener } from '../core/listener.js'
 import { formatBootstrap, joinNetwork, resolveNetwork } from '../core/network.js'
 import { onInterrupt } from '../ui/signals.js'
 import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
-import type { CommandContext } from './context.js'
+import { contactsPath, type CommandContext } from './context.js'
 
 export interface ListenOptions {
   identity?: string
@@ -13,12 +16,31 @@ export interface ListenOptions {
   timestamps?: boolean
   sanitize?: boolean
   qr?: boolean
+  allow?: string[]
+  allowFile?: string
+  forward?: boolean
+  maxPeers?: number
+  rateLines?: number
+  rateBytes?: number
+  floodGrace?: number
 }
 
 export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<number> {
   const { output } = ctx
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   const file = opts.identity ?? defaultIdentityPath(ctx.env, ctx.homeDir)
+  const contacts = await loadContacts(contactsPath(ctx))
+  // Resolve the allow list before anything else: a typo must not open the room.
+  const allowList =
+    opts.allow !== undefined || opts.allowFile !== undefined
+      ? new AllowList(new Set((opts.allow ?? []).map((k) => toHex(contacts.resolve(k)))), opts.allowFile, contacts)
+      : null
+  allowList?.load()
+  const limits: RateLimits = {
+    linesPerSec: opts.rateLines ?? DEFAULT_RATE_LIMITS.linesPerSec,
+    bytesPerSec: opts.rateBytes ?? DEFAULT_RATE_LIMITS.bytesPerSec,
+    floodGraceMs: opts.floodGrace !== undefined ? opts.floodGrace * 1000 : DEFAULT_RATE_LIMITS.floodGraceMs
+  }
   const { identity, created } = await loadOrCreateIdentity(file)
 
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
@@ -28,7 +50,16 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
   try {
     ui.stage('joining', 'joining the DHT…')
     const dht = await joinNetwork(network)
-    const listener = new ChatListener(dht, identity)
+    const listener = new ChatListener(dht, identity, {
+      allow: allowList ? (hex) => allowList.allows(hex) : undefined,
+      maxPeers: opts.maxPeers,
+      forward: opts.forward !== false,
+      limits,
+      nameOf: (hex) => contacts.displayName(hex)
+    })
+    allowList?.watch()
+    allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
+    allowList?.on('error', (err) => ui.notice(`allow file not reloaded, keeping the previous list: ${err.message}`))
 
     let stopping = false
     let quit = () => {}
@@ -37,6 +68,7 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
         if (stopping) return
         stopping = true
         ui.stop()
+        allowList?.close()
         void listener.close().finally(() => {
           ui.closed('listener stopped')
           resolve()
@@ -55,10 +87,10 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       },
       sendTo: (target, text) => {
         const t = target.toLowerCase()
-        const matches = [...listener.peers].filter((p) => p.remoteKeyHex.startsWith(t))
+        const matches = [...listener.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)
         if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
         if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
-        matches[0]!.send(text)
+        matches[0]!.sendBounded(text)
         return null
       },
       // stdin ending only ends typing: keep serving until signalled.
@@ -71,6 +103,17 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       if (!stopping) ui.peerLeft(peer.info(), error)
     })
     listener.on('message', (peer, line) => ui.message(peer.info(), line))
+    listener.on('refused', (hex, reason) => {
+      const why = reason === 'full' ? `the room is full (${opts.maxPeers} peers)` : 'not on the allow list'
+      ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${listener.refusedCount}`)
+    })
+    const lastThrottleNotice = new WeakMap<object, number>()
+    listener.on('throttled', (peer, ms) => {
+      const now = Date.now()
+      if (now - (lastThrottleNotice.get(peer) ?? 0) < 5000) return
+      lastThrottleNotice.set(peer, now)
+      ui.notice(`${peer.info().name} is sending too fast: slowed down (paused ${ms} ms)`)
+    })
 
     ui.stage('announcing', 'announcing the key on the DHT…')
     try {

@@ -73,6 +73,18 @@ export class ChatError extends Error {
     )
   }
 
+  static vanished(idleMs: number): ChatError {
+    return new ChatError('PEER_VANISHED', `no data from the peer for ${Math.round(idleMs / 1000)} s: it vanished or its network is gone`, EXIT.CONNECTION_LOST)
+  }
+
+  static flooding(): ChatError {
+    return new ChatError('FLOODING', 'disconnected for flooding: sent faster than the rate limit for too long', EXIT.CONNECTION_LOST)
+  }
+
+  static tooSlow(maxQueueBytes: number): ChatError {
+    return new ChatError('TOO_SLOW', `disconnected: did not read its messages (over ${Math.round(maxQueueBytes / 1024)} KiB waiting)`, EXIT.CONNECTION_LOST)
+  }
+
   static network(message: string): ChatError {
     return new ChatError('NETWORK_UNREACHABLE', message, EXIT.NETWORK)
   }

@@ -2,29 +2,44 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair, NoiseStream, Server } from 'hyperdht'
 import type { ChatError } from './errors.js'
 import type { Line } from './framing.js'
-import { PeerConnection, type PeerOptions } from './session.js'
+import { toHex } from './keys.js'
+import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerOptions } from './session.js'
+
+export type RefusalReason = 'not-allowed' | 'full'
 
 export interface ListenerEvents {
   listening: []
   'peer-joined': [peer: PeerConnection]
   'peer-left': [peer: PeerConnection, error: ChatError | null]
   message: [peer: PeerConnection, line: Line]
+  /** A peer was turned away. */
+  refused: [keyHex: string, reason: RefusalReason]
+  /** A peer exceeded its rate limit and is being slowed down. */
+  throttled: [peer: PeerConnection, ms: number]
   closed: []
 }
 
 export interface ListenerOptions extends PeerOptions {
+  /** Who may connect (checked in hyperdht's firewall, before any session exists). Omitted: everybody. */
+  allow?: (keyHex: string) => boolean
+  /** Most peers at once; more are told the room is full and closed. */
+  maxPeers?: number
+  /** Room mode: forward each peer's lines and arrivals/departures to the other peers. */
+  forward?: boolean
   /** How long close() lets peers flush before dropping them. */
   closeGraceMs?: number
 }
 
 /**
- * Accepts any number of peers on one key. Lines typed locally go to every
- * peer; lines from peers are reported as 'message' events.
+ * A room on one key. Lines typed locally go to every peer; lines from peers
+ * are reported as 'message' events and, in room mode, forwarded to the other
+ * peers as plain text `[name] text`, so a raw example-style peer reads them.
  */
 export class ChatListener extends EventEmitter<ListenerEvents> {
   readonly dht: DHT
   readonly keyPair: KeyPair
   readonly peers = new Set<PeerConnection>()
+  refusedCount = 0
   private readonly opts: ListenerOptions
   private server: Server | null = null
   private closing: Promise<void> | null = null
@@ -33,7 +48,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     super()
     this.dht = dht
     this.keyPair = keyPair
-    this.opts = opts
+    this.opts = { idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS, ...opts }
   }
 
   get publicKey(): Buffer {
@@ -42,18 +57,27 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
 
   /** Announces the key on the DHT and starts accepting peers. */
   async listen(): Promise<void> {
-    const server = this.dht.createServer({}, (stream) => this.accept(stream))
+    const allow = this.opts.allow
+    const firewall = allow
+      ? (remotePublicKey: Buffer) => {
+          const hex = toHex(remotePublicKey)
+          if (allow(hex)) return false
+          this.refuse(hex, 'not-allowed')
+          return true // reject: the peer never gets a session
+        }
+      : undefined
+    const server = this.dht.createServer(firewall ? { firewall } : {}, (stream) => this.accept(stream))
     this.server = server
     await server.listen(this.keyPair)
     this.emit('listening')
   }
 
   /** Sends one line to every connected peer. Returns how many peers it went to. */
-  broadcast(message: string | Uint8Array): number {
+  broadcast(message: string | Uint8Array, except?: PeerConnection): number {
     let sent = 0
     for (const peer of this.peers) {
-      if (peer.isClosed) continue
-      peer.send(message)
+      if (peer === except || peer.isClosed) continue
+      peer.sendBounded(message)
       sent++
     }
     return sent
@@ -84,20 +108,43 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     this.emit('closed')
   }
 
+  private refuse(keyHex: string, reason: RefusalReason): void {
+    this.refusedCount++
+    this.emit('refused', keyHex, reason)
+  }
+
   private accept(stream: NoiseStream): void {
     if (this.closing) {
       stream.destroy()
       return
     }
     const peer = new PeerConnection(stream, this.opts)
+    const max = this.opts.maxPeers
+    if (max !== undefined && this.peers.size >= max) {
+      // Politely: tell them why before closing.
+      peer.send(`* the room is full (${max} peer${max === 1 ? '' : 's'}); try again later`)
+      peer.end()
+      stream.on('error', () => {})
+      this.refuse(peer.remoteKeyHex, 'full')
+      return
+    }
     // The server only hands over streams that completed the handshake.
     peer.markConfirmed()
     this.peers.add(peer)
-    peer.on('line', (line) => this.emit('message', peer, line))
+    const forward = this.opts.forward !== false
+    peer.on('line', (line) => {
+      this.emit('message', peer, line)
+      if (forward && this.peers.size > 1) {
+        this.broadcast(Buffer.concat([Buffer.from(`[${peer.info().name}] `), line.bytes]), peer)
+      }
+    })
+    peer.on('throttled', (ms) => this.emit('throttled', peer, ms))
     peer.on('close', (error) => {
       this.peers.delete(peer)
+      if (forward && !this.closing) this.broadcast(`* ${peer.info().name} left`)
       this.emit('peer-left', peer, error)
     })
+    if (forward) this.broadcast(`* ${peer.info().name} joined`, peer)
     this.emit('peer-joined', peer)
   }
 }

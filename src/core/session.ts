@@ -3,6 +3,7 @@ import type { default as DHT, KeyPair, NoiseStream } from 'hyperdht'
 import { ChatError, EXIT, fromDhtError } from './errors.js'
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, type Line } from './framing.js'
 import { shortKey, toHex } from './keys.js'
+import { PeerRateLimiter, type RateLimits } from './ratelimit.js'
 
 export interface PeerEvents {
   /** The peer answered on the encrypted stream: data flows both ways. */
@@ -11,6 +12,8 @@ export interface PeerEvents {
   /** The peer finished sending (half-close); its final unterminated line was already delivered. */
   end: []
   drain: []
+  /** Reading from the peer was paused for `ms` because it exceeded its rate limits. */
+  throttled: [ms: number]
   /** Closed for good. `error` is set when it did not end cleanly. */
   close: [error: ChatError | null]
 }
@@ -24,11 +27,25 @@ export interface PeerInfo {
   address: string | null
   /** Smoothed round-trip time in whole ms (0 on loopback), when the stream has one. */
   rttMs: number | null
+  /** Contact name, else the short key. */
+  name: string
 }
 
 export interface PeerOptions {
   maxLineBytes?: number
+  /** Display name for a key (contact name, else short key). */
+  nameOf?: (keyHex: string) => string
+  /** Incoming rate limits; omitted: unlimited. */
+  limits?: RateLimits
+  /** Close the stream when nothing (not even a keep-alive) arrives for this long. */
+  idleTimeoutMs?: number
+  /** Most bytes queued for a peer that does not read; past it the peer is dropped. */
+  maxQueueBytes?: number
 }
+
+/** hyperdht peers send a keep-alive every 5 s: two missed ones and a margin means gone. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 12_000
+export const DEFAULT_MAX_QUEUE_BYTES = 1024 * 1024
 
 /**
  * One peer on an encrypted HyperDHT stream, speaking the line protocol.
@@ -42,15 +59,27 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private error: ChatError | null = null
   private closed = false
   private confirmed = false
+  private readonly nameOf: (keyHex: string) => string
+  private readonly limiter: PeerRateLimiter | null
+  private readonly maxQueueBytes: number
+  // Bytes written since the stream last asked us to wait ('drain').
+  private backlog = 0
+  private pauseTimer: NodeJS.Timeout | null = null
 
-  constructor(stream: NoiseStream, opts: PeerOptions = {}, now: () => number = Date.now) {
+  constructor(stream: NoiseStream, opts: PeerOptions = {}, private readonly now: () => number = Date.now) {
     super()
     this.stream = stream
     this.connectedAt = now()
     this.decoder = new LineDecoder(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)
+    this.nameOf = opts.nameOf ?? ((hex) => hex.slice(0, 8))
+    this.limiter = opts.limits ? new PeerRateLimiter(opts.limits, now()) : null
+    this.maxQueueBytes = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES
+    if (opts.idleTimeoutMs) stream.setTimeout(opts.idleTimeoutMs)
 
     stream.on('data', (chunk: Buffer) => {
-      for (const line of this.decoder.push(chunk)) this.emit('line', line)
+      const lines = this.decoder.push(chunk)
+      for (const line of lines) this.emit('line', line)
+      if (this.limiter) this.throttle(lines.length, chunk.byteLength)
     })
     stream.on('end', () => {
       for (const line of this.decoder.end()) this.emit('line', line)
@@ -59,14 +88,35 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       // stream closes cleanly instead of waiting to be torn down.
       this.end()
     })
-    stream.on('drain', () => this.emit('drain'))
+    stream.on('drain', () => {
+      this.backlog = 0
+      this.emit('drain')
+    })
     stream.on('error', (err: unknown) => {
-      this.error ??= fromDhtError(err)
+      this.error ??= err instanceof Error && err.message === 'Stream timed out' ? ChatError.vanished(opts.idleTimeoutMs ?? 0) : fromDhtError(err)
     })
     stream.on('close', () => {
       this.closed = true
+      if (this.pauseTimer) clearTimeout(this.pauseTimer)
       this.emit('close', this.error)
     })
+  }
+
+  /** Rate limiting by backpressure: stop reading from a fast sender for a while. */
+  private throttle(lineCount: number, byteCount: number): void {
+    const verdict = this.limiter!.account(lineCount, byteCount, this.now())
+    if (verdict === 0) return
+    if (verdict === 'flood') {
+      this.destroy(ChatError.flooding())
+      return
+    }
+    this.stream.pause()
+    this.emit('throttled', verdict)
+    if (this.pauseTimer) clearTimeout(this.pauseTimer)
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = null
+      if (!this.closed) this.stream.resume()
+    }, verdict)
   }
 
   get remotePublicKey(): Buffer {
@@ -90,7 +140,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       shortKey: this.shortKey,
       connectedAt: this.connectedAt,
       address: host ? `${host}:${raw.remotePort}` : null,
-      rttMs: raw && typeof raw.rtt === 'number' ? raw.rtt : null
+      rttMs: raw && typeof raw.rtt === 'number' ? raw.rtt : null,
+      name: this.nameOf(this.remoteKeyHex)
     }
   }
 
@@ -123,6 +174,24 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   sendRaw(bytes: Uint8Array): boolean {
     if (this.closed || this.stream.destroyed) return true
     return this.stream.write(bytes)
+  }
+
+  /**
+   * Sends without ever queueing without bound: a peer that stops reading gets
+   * up to maxQueueBytes queued, then is dropped, so one slow reader can
+   * neither delay the others nor grow our memory.
+   */
+  sendBounded(message: string | Uint8Array): void {
+    if (this.closed || this.stream.destroyed) return
+    const data = encodeLine(message)
+    if (this.stream.writableNeedDrain) {
+      this.backlog += data.byteLength
+      if (this.backlog > this.maxQueueBytes) {
+        this.destroy(ChatError.tooSlow(this.maxQueueBytes))
+        return
+      }
+    }
+    this.stream.write(data)
   }
 
   get needsDrain(): boolean {

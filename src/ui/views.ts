@@ -106,16 +106,16 @@ export class PipeUi implements ChatUi {
     this.notice(`connected to ${peer.key}${peer.address ? ` (${peer.address})` : ''}`)
   }
   peerJoined(peer: PeerInfo): void {
-    this.notice(`${peer.shortKey} joined (${peer.key})`)
+    this.notice(`${peer.name} joined (${peer.key})`)
   }
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
-    this.notice(`${peer.shortKey} left${error ? ` (${error.message})` : ''}`)
+    this.notice(`${peer.name} left${error ? ` (${error.message})` : ''}`)
   }
   message(peer: PeerInfo, line: Line): void {
     const notice = lineNotice(line)
-    if (notice) this.notice(`${peer.shortKey}: ${notice}`)
+    if (notice) this.notice(`${peer.name}: ${notice}`)
     const body = this.opts.sanitize ? Buffer.from(sanitize(line.bytes)) : line.bytes
-    this.opts.output.message(this.role === 'listen' ? formatPeerLine(peer.shortKey, body) : body)
+    this.opts.output.message(this.role === 'listen' ? formatPeerLine(peer.name, body) : body)
   }
   notice(text: string): void {
     this.opts.output.notice(text)
@@ -159,13 +159,13 @@ export class JsonUi implements ChatUi {
     this.emit('connected', { remoteKey: peer.key, address: peer.address })
   }
   peerJoined(peer: PeerInfo): void {
-    this.emit('peer-joined', { key: peer.key, address: peer.address })
+    this.emit('peer-joined', { key: peer.key, name: peer.name, address: peer.address })
   }
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.emit('peer-left', { key: peer.key, reason: error ? error.message : null })
   }
   message(peer: PeerInfo, line: Line): void {
-    const fields: Record<string, unknown> = { from: peer.key, text: this.decoder.decode(line.bytes) }
+    const fields: Record<string, unknown> = { from: peer.key, name: peer.name, text: this.decoder.decode(line.bytes) }
     if (line.droppedBytes > 0) fields.droppedBytes = line.droppedBytes
     this.emit('message', fields)
   }
@@ -373,7 +373,7 @@ export class InteractiveUi implements ChatUi {
   }
 
   private name(peer: PeerInfo): string {
-    return this.c.ansi256(peerColor(peer.key)).bold(peer.shortKey)
+    return this.c.ansi256(peerColor(peer.key)).bold(sanitize(peer.name))
   }
 
   private stamp(): string {

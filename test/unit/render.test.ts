@@ -60,7 +60,7 @@ describe('formatting', () => {
     expect(formatDuration(184_000)).toBe('3m 04s')
     expect(formatDuration(3_720_000)).toBe('1h 02m')
     expect(clockTime(new Date(2026, 0, 1, 9, 5, 7).getTime())).toBe('09:05:07')
-    const peer = { key: 'ab'.repeat(32), shortKey: 'abababab', connectedAt: 0, address: '1.2.3.4:5', rttMs: 0 }
+    const peer = { key: 'ab'.repeat(32), shortKey: 'abababab', name: 'abababab', connectedAt: 0, address: '1.2.3.4:5', rttMs: 0 }
     expect(formatPeerRow(peer, 'abababab', 65_000)).toBe(`abababab  connected 1m 05s  1.2.3.4:5  rtt <1 ms\n    key ${'ab'.repeat(32)}`)
     expect(formatPeerRow({ ...peer, rttMs: 42, address: null }, 'x', 0)).toContain('address ?  rtt 42 ms')
   })

@@ -1,0 +1,36 @@
+import { ChatError, EXIT } from '../core/errors.js'
+import { loadContacts, saveContacts, validateContactName } from '../core/contacts.js'
+import { parseKey, toHex } from '../core/keys.js'
+import { contactsPath, type CommandContext } from './context.js'
+
+export async function contactsAdd(name: string, key: string, opts: { force?: boolean }, ctx: CommandContext): Promise<number> {
+  validateContactName(name)
+  const keyHex = toHex(parseKey(key))
+  const file = contactsPath(ctx)
+  const contacts = await loadContacts(file)
+  const existing = contacts.keyOf(name)
+  if (existing && existing !== keyHex && !opts.force) {
+    throw new ChatError('CONTACT_EXISTS', `contact ${name} already has key ${existing}; use --force to replace it`, EXIT.USAGE)
+  }
+  const other = contacts.nameOf(keyHex)
+  if (other && other !== name) ctx.output.notice(`note: that key is also saved as ${other}`)
+  await saveContacts(file, contacts.with(name, keyHex))
+  ctx.output.notice(`saved ${name} = ${keyHex}`)
+  return 0
+}
+
+export async function contactsList(ctx: CommandContext): Promise<number> {
+  const contacts = await loadContacts(contactsPath(ctx))
+  for (const { name, key } of contacts.list()) ctx.output.message(`${name}\t${key}`)
+  if (contacts.size === 0) ctx.output.notice("no contacts yet: add one with 'p2pchat contacts add NAME KEY'")
+  return 0
+}
+
+export async function contactsRemove(name: string, ctx: CommandContext): Promise<number> {
+  const file = contactsPath(ctx)
+  const contacts = await loadContacts(file)
+  if (!contacts.keyOf(name)) throw new ChatError('UNKNOWN_CONTACT', `no contact named ${JSON.stringify(name)}`, EXIT.USAGE)
+  await saveContacts(file, contacts.without(name))
+  ctx.output.notice(`removed ${name}`)
+  return 0
+}
