@@ -107,12 +107,16 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       const why = reason === 'full' ? `the room is full (${opts.maxPeers} peers)` : 'not on the allow list'
       ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${listener.refusedCount}`)
     })
-    const lastThrottleNotice = new WeakMap<object, number>()
-    listener.on('throttled', (peer, ms) => {
+    // One notice per peer every few seconds, with the count, not one per chunk.
+    const throttled = new WeakMap<object, { at: number; dropped: number }>()
+    listener.on('throttled', (peer, n) => {
       const now = Date.now()
-      if (now - (lastThrottleNotice.get(peer) ?? 0) < 5000) return
-      lastThrottleNotice.set(peer, now)
-      ui.notice(`${peer.info().name} is sending too fast: slowed down (paused ${ms} ms)`)
+      const t = throttled.get(peer) ?? { at: 0, dropped: 0 }
+      t.dropped += n
+      throttled.set(peer, t)
+      if (now - t.at < 5000) return
+      ui.notice(`${peer.info().name} is sending too fast: over its rate limit, ${t.dropped} line${t.dropped === 1 ? '' : 's'} dropped so far`)
+      t.at = now
     })
 
     ui.stage('announcing', 'announcing the key on the DHT…')

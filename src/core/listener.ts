@@ -14,8 +14,8 @@ export interface ListenerEvents {
   message: [peer: PeerConnection, line: Line]
   /** A peer was turned away. */
   refused: [keyHex: string, reason: RefusalReason]
-  /** A peer exceeded its rate limit and is being slowed down. */
-  throttled: [peer: PeerConnection, ms: number]
+  /** A peer exceeded its rate limit: `droppedLines` of its lines were dropped. */
+  throttled: [peer: PeerConnection, droppedLines: number]
   closed: []
 }
 
@@ -138,7 +138,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
         this.broadcast(Buffer.concat([Buffer.from(`[${peer.info().name}] `), line.bytes]), peer)
       }
     })
-    peer.on('throttled', (ms) => this.emit('throttled', peer, ms))
+    peer.on('throttled', (n) => this.emit('throttled', peer, n))
     peer.on('close', (error) => {
       this.peers.delete(peer)
       if (forward && !this.closing) this.broadcast(`* ${peer.info().name} left`)

@@ -1,8 +1,5 @@
 /**
- * A token bucket: `rate` tokens per second, holding at most `burst`. take()
- * may overdraw; it returns how long the caller should wait (ms) until the
- * bucket is back to zero, which is how long a flooding peer's stream stays
- * paused.
+ * A token bucket: `rate` tokens per second, holding at most `burst`.
  */
 export class TokenBucket {
   private tokens: number
@@ -17,11 +14,13 @@ export class TokenBucket {
     this.last = now
   }
 
-  take(amount: number, now: number): number {
+  /** Takes `amount` if the bucket holds it; otherwise takes nothing. */
+  tryTake(amount: number, now: number): boolean {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate)
     this.last = now
+    if (this.tokens < amount) return false
     this.tokens -= amount
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000)
+    return true
   }
 }
 
@@ -30,7 +29,7 @@ export interface RateLimits {
   linesPerSec: number
   /** Bytes per second (0: unlimited). */
   bytesPerSec: number
-  /** A peer throttled without a break for this long is disconnected. */
+  /** A peer kept over its limits without a break this long is disconnected. */
   floodGraceMs: number
 }
 
@@ -40,12 +39,18 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   floodGraceMs: 10_000
 }
 
-/** Both buckets for one peer, and the flood verdict. */
+/**
+ * Per-peer limits. Lines over the limit are dropped, not queued: pausing the
+ * stream would not help, because hyperdht's UDX transport keeps receiving
+ * into memory while a stream is paused (measured: ~35 MB/s of growth under a
+ * loopback flood). Dropping keeps memory flat; a peer that stays over its
+ * limits for the grace period is then disconnected.
+ */
 export class PeerRateLimiter {
   private readonly lines: TokenBucket | null
   private readonly bytes: TokenBucket | null
-  private throttledSince: number | null = null
-  private throttledUntil = 0
+  private overSince: number | null = null
+  private lastDrop = 0
 
   constructor(
     private readonly limits: RateLimits,
@@ -56,21 +61,21 @@ export class PeerRateLimiter {
     this.bytes = limits.bytesPerSec > 0 ? new TokenBucket(limits.bytesPerSec, limits.bytesPerSec * 4, now) : null
   }
 
-  /**
-   * Accounts a chunk. Returns the pause in ms (0: go on) or 'flood' when the
-   * peer has been over its limits for longer than the grace period (or owes
-   * more than that in one go).
-   */
-  account(lineCount: number, byteCount: number, now: number): number | 'flood' {
-    const wait = Math.max(this.lines?.take(lineCount, now) ?? 0, this.bytes?.take(byteCount, now) ?? 0)
-    if (wait === 0) {
-      // A break of a second without throttling ends the episode.
-      if (this.throttledSince !== null && now - this.throttledUntil > 1000) this.throttledSince = null
-      return 0
+  /** Whether a line of `byteCount` bytes may pass now. */
+  admit(byteCount: number, now: number): boolean {
+    const ok = (this.lines?.tryTake(1, now) ?? true) && (this.bytes?.tryTake(byteCount, now) ?? true)
+    if (ok) {
+      // A second without drops ends the episode.
+      if (this.overSince !== null && now - this.lastDrop > 1000) this.overSince = null
+      return true
     }
-    this.throttledSince ??= now
-    this.throttledUntil = now + wait
-    if (wait > this.limits.floodGraceMs || now + wait - this.throttledSince > this.limits.floodGraceMs) return 'flood'
-    return wait
+    this.overSince ??= now
+    this.lastDrop = now
+    return false
+  }
+
+  /** True once the peer has been over its limits, without a break, for the grace period. */
+  flooding(now: number): boolean {
+    return this.overSince !== null && now - this.overSince > this.limits.floodGraceMs
   }
 }

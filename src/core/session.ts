@@ -12,8 +12,8 @@ export interface PeerEvents {
   /** The peer finished sending (half-close); its final unterminated line was already delivered. */
   end: []
   drain: []
-  /** Reading from the peer was paused for `ms` because it exceeded its rate limits. */
-  throttled: [ms: number]
+  /** Lines from the peer were dropped because it exceeded its rate limits. */
+  throttled: [droppedLines: number]
   /** Closed for good. `error` is set when it did not end cleanly. */
   close: [error: ChatError | null]
 }
@@ -64,7 +64,6 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly maxQueueBytes: number
   // Bytes written since the stream last asked us to wait ('drain').
   private backlog = 0
-  private pauseTimer: NodeJS.Timeout | null = null
 
   constructor(stream: NoiseStream, opts: PeerOptions = {}, private readonly now: () => number = Date.now) {
     super()
@@ -77,9 +76,19 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     if (opts.idleTimeoutMs) stream.setTimeout(opts.idleTimeoutMs)
 
     stream.on('data', (chunk: Buffer) => {
-      const lines = this.decoder.push(chunk)
-      for (const line of lines) this.emit('line', line)
-      if (this.limiter) this.throttle(lines.length, chunk.byteLength)
+      const limiter = this.limiter
+      if (!limiter) {
+        for (const line of this.decoder.push(chunk)) this.emit('line', line)
+        return
+      }
+      const now = this.now()
+      let dropped = 0
+      for (const line of this.decoder.push(chunk)) {
+        if (limiter.admit(line.bytes.byteLength + 1, now)) this.emit('line', line)
+        else dropped++
+      }
+      if (dropped > 0) this.emit('throttled', dropped)
+      if (limiter.flooding(now)) this.destroy(ChatError.flooding())
     })
     stream.on('end', () => {
       for (const line of this.decoder.end()) this.emit('line', line)
@@ -97,26 +106,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     })
     stream.on('close', () => {
       this.closed = true
-      if (this.pauseTimer) clearTimeout(this.pauseTimer)
       this.emit('close', this.error)
     })
-  }
-
-  /** Rate limiting by backpressure: stop reading from a fast sender for a while. */
-  private throttle(lineCount: number, byteCount: number): void {
-    const verdict = this.limiter!.account(lineCount, byteCount, this.now())
-    if (verdict === 0) return
-    if (verdict === 'flood') {
-      this.destroy(ChatError.flooding())
-      return
-    }
-    this.stream.pause()
-    this.emit('throttled', verdict)
-    if (this.pauseTimer) clearTimeout(this.pauseTimer)
-    this.pauseTimer = setTimeout(() => {
-      this.pauseTimer = null
-      if (!this.closed) this.stream.resume()
-    }, verdict)
   }
 
   get remotePublicKey(): Buffer {
