@@ -104,7 +104,7 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
     })
     listener.on('message', (peer, line) => ui.message(peer.info(), line))
     listener.on('refused', (hex, reason) => {
-      const why = reason === 'full' ? `the room is full (${opts.maxPeers} peers)` : 'not on the allow list'
+      const why = reason === 'full' ? `the room is full (${opts.maxPeers} peer${opts.maxPeers === 1 ? '' : 's'})` : 'not on the allow list'
       ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${listener.refusedCount}`)
     })
     // One notice per peer every few seconds, with the count, not one per chunk.

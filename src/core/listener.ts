@@ -5,6 +5,8 @@ import type { Line } from './framing.js'
 import { toHex } from './keys.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerOptions } from './session.js'
 
+const FULL_ROOM_LINGER_MS = 2000
+
 export type RefusalReason = 'not-allowed' | 'full'
 
 export interface ListenerEvents {
@@ -125,6 +127,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       peer.send(`* the room is full (${max} peer${max === 1 ? '' : 's'}); try again later`)
       peer.end()
       stream.on('error', () => {})
+      // A peer that does not close its side in return is dropped shortly after.
+      setTimeout(() => peer.destroy(), FULL_ROOM_LINGER_MS).unref()
       this.refuse(peer.remoteKeyHex, 'full')
       return
     }

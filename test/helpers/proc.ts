@@ -73,6 +73,25 @@ export class Proc {
     }
   }
 
+  /** Waits until `check` (called on each output event) returns true. Cheap checks only: it runs often. */
+  async waitUntil(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!check()) {
+      const left = deadline - Date.now()
+      if (left <= 0 || this.child.exitCode !== null) {
+        if (check()) return
+        throw new Error(`timed out waiting for ${what}\n--- stdout (tail) ---\n${this.stdout.slice(-2000)}\n--- stderr (tail) ---\n${this.stderr.slice(-2000)}`)
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200))
+        this.waiters.push(() => {
+          clearTimeout(t)
+          resolve()
+        })
+      })
+    }
+  }
+
   write(text: string | Buffer): void {
     this.child.stdin.write(text)
   }

@@ -1,0 +1,298 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import DHT from 'hyperdht'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { cleanupHomes, tempHome } from '../helpers/env.js'
+import { hostilePeer } from '../helpers/hostile.js'
+import { createNetwork } from '../helpers/net.js'
+import { killAll, p2pchat, type Proc } from '../helpers/proc.js'
+
+// Each case: a raw hyperdht peer misbehaves; the listener must say what
+// happened, stay up, and go on serving an ordinary peer.
+
+let net: Awaited<ReturnType<typeof createNetwork>>
+
+beforeAll(async () => {
+  net = await createNetwork()
+})
+afterEach(async () => {
+  await killAll()
+})
+afterAll(async () => {
+  await net?.close()
+  cleanupHomes()
+})
+
+async function listener(extra: string[] = [], env = tempHome().env): Promise<{ proc: Proc; key: string }> {
+  const proc = p2pchat(['listen', '--bootstrap', net.flag, ...extra], env)
+  const key = (await proc.waitFor(/listening on ([0-9a-f]{64})/))[1]!
+  await proc.waitFor('to chat, run')
+  return { proc, key }
+}
+
+/** An ordinary peer sends a line; it must reach the listener within a second. */
+async function assertServing(proc: Proc, key: string, label = 'still serving'): Promise<number> {
+  const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+  await client.waitFor('connected to')
+  const sent = Date.now()
+  client.write(`${label}\n`)
+  await proc.waitFor(`] ${label}\n`, 'stdout')
+  const latency = Date.now() - sent
+  expect(latency).toBeLessThan(1000)
+  client.end()
+  expect((await client.exit()).code).toBe(0)
+  expect(proc.child.exitCode).toBeNull()
+  return latency
+}
+
+function seedFor(n: number): { seed: string; key: string } {
+  const seed = Buffer.alloc(32, n)
+  return { seed: seed.toString('hex'), key: DHT.keyPair(seed).publicKey.toString('hex') }
+}
+
+describe('hostile peers', () => {
+  it('flood: over-limit lines are dropped with a notice, the flooder is disconnected after the grace period, others keep sub-second latency', async () => {
+    const { proc, key } = await listener(['--rate-lines', '100', '--flood-grace', '3'])
+    const flooder = hostilePeer(net.flag, key, ['flood'])
+    await proc.waitFor(/is sending too fast: over its rate limit, \d+ lines? dropped/)
+    await assertServing(proc, key, 'during the flood')
+    await proc.waitFor(/left \(disconnected for flooding/, 'stderr', 10_000)
+    await flooder.waitFor('closed')
+    await assertServing(proc, key)
+  })
+
+  it('a 10 MB line is cut to 64 KiB with a notice', async () => {
+    const { proc, key } = await listener()
+    hostilePeer(net.flag, key, ['bigline', String(10 * 1024 * 1024)])
+    await proc.waitFor(/line too long: kept the first 65536 bytes, dropped 10420224/, 'stderr', 20_000)
+    await proc.waitFor('] after the big line\n', 'stdout')
+    await assertServing(proc, key)
+  })
+
+  it.each([
+    ['CSI clear screen', '\x1b[2J\x1b[Hgotcha', '␛[2J␛[Hgotcha'],
+    ['OSC 52 clipboard write', '\x1b]52;c;cm0gLXJmIH4=\x07', '␛]52;c;cm0gLXJmIH4=␇'],
+    ['OSC 8 hyperlink', '\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\', '␛]8;;https://evil.example␛\\click␛]8;;␛\\'],
+    ['bell and backspaces', 'ding\x07\x08\x08\x08', 'ding␇␈␈␈'],
+    ['C1 8-bit CSI', 'a\u009b31mb', 'a⟨U+009B⟩31mb'],
+    ['bidi override', 'invoice\u202egnp.exe', 'invoice⟨U+202E⟩gnp.exe'],
+    ['NUL bytes', 'nul\x00in\x00line', 'nul␀in␀line'],
+    ['carriage return overwrite', 'safe text\rEVIL', 'safe text␍EVIL']
+  ])('%s is made visible with --sanitize, and the raw bytes are kept without it', async (_, payload, visible) => {
+    const plain = await listener()
+    const sanitized = await listener(['--sanitize'])
+    for (const { proc, key } of [plain, sanitized]) {
+      const peer = hostilePeer(net.flag, key, ['stdin'])
+      await peer.waitFor('open')
+      peer.write(payload + '\n')
+    }
+    await sanitized.proc.waitFor(`] ${visible}\n`, 'stdout')
+    await plain.proc.waitFor(/\n/, 'stdout')
+    expect(Buffer.concat(plain.proc.stdoutBytes).toString('utf8')).toMatch(new RegExp(`^\\[[0-9a-f]{8}\\] ${escapeRegExp(payload)}\\n$`))
+    await assertServing(sanitized.proc, sanitized.key)
+  })
+
+  it('invalid UTF-8 becomes U+FFFD in --json', async () => {
+    const proc = p2pchat(['listen', '--json', '--bootstrap', net.flag], tempHome().env)
+    const key = (await proc.waitFor(/"publicKey":"([0-9a-f]{64})"/, 'stdout'))[1]!
+    const peer = hostilePeer(net.flag, key, ['stdin'])
+    await peer.waitFor('open')
+    peer.write(Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0xc3, 0x28, 0x0a]))
+    await proc.waitFor('"type":"message"', 'stdout')
+    const msg = proc.stdout.split('\n').map((l) => (l ? JSON.parse(l) : null)).find((e) => e?.type === 'message')
+    expect(msg.text).toBe('bad\ufffd\ufffd\ufffd(')
+  })
+
+  it('binary garbage (64 KiB of random bytes) is survived', async () => {
+    const { proc, key } = await listener()
+    const peer = hostilePeer(net.flag, key, ['stdin'])
+    await peer.waitFor('open')
+    const garbage = Buffer.alloc(64 * 1024)
+    for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 2654435761) >>> 24
+    peer.write(garbage)
+    peer.write('\nend of garbage\n')
+    await proc.waitFor('] end of garbage\n', 'stdout')
+    await assertServing(proc, key)
+  })
+
+  it('a silent peer stays connected and harms nobody', async () => {
+    const { proc, key } = await listener()
+    const silent = hostilePeer(net.flag, key, ['silent'])
+    await silent.waitFor('open')
+    await proc.waitFor('joined')
+    await new Promise((r) => setTimeout(r, 3000))
+    expect(proc.stderr).not.toContain('left')
+    await assertServing(proc, key)
+    expect(silent.child.exitCode).toBeNull()
+  })
+
+  it('a half-closing peer: its last line arrives and it is shown as gone', async () => {
+    const { proc, key } = await listener()
+    const peer = hostilePeer(net.flag, key, ['stdin'])
+    await peer.waitFor('open')
+    peer.end('goodbye without newline')
+    await proc.waitFor('] goodbye without newline\n', 'stdout')
+    await proc.waitFor(/[0-9a-f]{8} left\n/)
+    await peer.waitFor('closed')
+    await assertServing(proc, key)
+  })
+
+  it('a peer killed with SIGKILL is noticed within the keep-alive window', async () => {
+    const { proc, key } = await listener()
+    const peer = hostilePeer(net.flag, key, ['silent'])
+    await peer.waitFor('open')
+    await proc.waitFor('joined')
+    const killedAt = Date.now()
+    peer.kill('SIGKILL')
+    await proc.waitFor(/left \(no data from the peer for 12 s/, 'stderr', 20_000)
+    expect(Date.now() - killedAt).toBeLessThan(16_000)
+    await assertServing(proc, key)
+  }, 40_000)
+
+  it('1 000 connects in a row: every one comes and goes, and the listener still serves', async () => {
+    const { proc, key } = await listener()
+    const churn = hostilePeer(net.flag, key, ['churn', '1000', '20'])
+    const m = await churn.waitFor(/churned (\d+) (\d+)/, 'stderr', 60_000)
+    expect(Number(m[1])).toBe(1000)
+    await assertServing(proc, key)
+    const count = (word: string) => proc.stderr.split(word).length - 1
+    const joined = count(' joined (')
+    expect(joined).toBeGreaterThanOrEqual(1001)
+    await proc.waitUntil(() => count(' left') >= joined, 'every peer to be shown as left', 20_000)
+  }, 90_000)
+
+  it('a peer that never reads does not delay the others', async () => {
+    const { proc, key } = await listener()
+    const stuck = hostilePeer(net.flag, key, ['stdin', '--no-read'])
+    await stuck.waitFor('open')
+    const talker = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await talker.waitFor('connected to')
+    // 4 MB forwarded towards the stuck peer.
+    const line = 'z'.repeat(1000)
+    for (let i = 0; i < 4000; i++) proc.write(`${line}\n`)
+    await talker.waitUntil(() => talker.stdout.length >= 4000 * 1001, '4000 forwarded lines', 20_000)
+    expect(talker.stdout).toBe(`${line}\n`.repeat(4000))
+    await assertServing(proc, key)
+  })
+})
+
+describe('who may connect', () => {
+  it('--allow admits that key and refuses others in the firewall, counting refusals', async () => {
+    const friend = seedFor(1)
+    const stranger = seedFor(2)
+    const { proc, key } = await listener(['--allow', friend.key])
+    const ok = hostilePeer(net.flag, key, ['--seed', friend.seed, 'stdin'])
+    await ok.waitFor('open')
+    ok.write('friend here\n')
+    await proc.waitFor('] friend here\n', 'stdout')
+
+    for (let i = 1; i <= 2; i++) {
+      const no = hostilePeer(net.flag, key, ['--seed', stranger.seed, 'stdin'])
+      await no.waitFor(/error \w+/)
+      expect(no.stderr).not.toContain('open')
+      await proc.waitFor(new RegExp(`refused ${stranger.key.slice(0, 8)} \\(${stranger.key}\\) at \\d{4}-.*not on the allow list; refused so far: ${i}`))
+    }
+    expect(proc.stderr).not.toContain(`${stranger.key.slice(0, 8)} joined`)
+  })
+
+  it('--allow-file is re-read when it changes; an empty file admits nobody', async () => {
+    const { dir, env } = tempHome()
+    const file = path.join(dir, 'allowed.txt')
+    fs.writeFileSync(file, '# nobody yet\n\n')
+    const peer = seedFor(3)
+    const { proc, key } = await listener(['--allow-file', file], env)
+    const first = hostilePeer(net.flag, key, ['--seed', peer.seed, 'stdin'])
+    await first.waitFor(/error \w+/)
+    await proc.waitFor('refused so far: 1')
+
+    fs.writeFileSync(file, `# now allowed\n${peer.key}  # peer three\n`)
+    await proc.waitFor('allow file reloaded: 1 key')
+    const second = hostilePeer(net.flag, key, ['--seed', peer.seed, 'stdin'])
+    await second.waitFor('open')
+    second.write('let in after reload\n')
+    await proc.waitFor('] let in after reload\n', 'stdout')
+
+    // A broken edit keeps the previous list.
+    fs.writeFileSync(file, 'not a key\n')
+    await proc.waitFor(/allow file not reloaded, keeping the previous list: .*line 1/)
+    const third = hostilePeer(net.flag, key, ['--seed', peer.seed, 'stdin'])
+    await third.waitFor('open')
+  })
+
+  it('a bad allow file at start is refused before anything is announced', async () => {
+    const { dir, env } = tempHome()
+    const file = path.join(dir, 'allowed.txt')
+    fs.writeFileSync(file, 'zzz not a key\n')
+    const proc = p2pchat(['listen', '--allow-file', file, '--bootstrap', net.flag], env)
+    const { code } = await proc.exit()
+    expect(code).toBe(2)
+    expect(proc.stderr).toMatch(/allow file .*line 1/)
+    expect(proc.stderr).not.toContain('listening on')
+    const missing = p2pchat(['listen', '--allow-file', path.join(dir, 'nope.txt'), '--bootstrap', net.flag], env)
+    expect((await missing.exit()).code).toBe(2)
+  })
+
+  it('--max-peers refuses extra peers politely', async () => {
+    const { proc, key } = await listener(['--max-peers', '1'])
+    const first = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await first.waitFor('connected to')
+    const second = hostilePeer(net.flag, key, ['stdin'])
+    await second.waitFor('* the room is full (1 peer); try again later\n', 'stdout')
+    await second.waitFor('closed')
+    await proc.waitFor(/refused [0-9a-f]{8} .*the room is full \(1 peer\)/)
+    first.write('the one inside\n')
+    await proc.waitFor('] the one inside\n', 'stdout')
+  })
+})
+
+describe('rooms', () => {
+  it('forwards lines and arrivals to the other peers as plain text; --no-forward keeps a star', async () => {
+    const { proc, key } = await listener()
+    const a = hostilePeer(net.flag, key, ['stdin'])
+    await a.waitFor('open')
+    const aShort = (await proc.waitFor(/([0-9a-f]{8}) joined/))[1]!
+    const b = hostilePeer(net.flag, key, ['stdin'])
+    await b.waitFor('open')
+    const bShort = (await proc.waitFor(new RegExp(`(?!${aShort})([0-9a-f]{8}) joined`)))[1]!
+    await a.waitFor(`* ${bShort} joined\n`, 'stdout')
+    a.write('hello room\n')
+    await b.waitFor(`[${aShort}] hello room\n`, 'stdout')
+    proc.write('from the host\n')
+    await a.waitFor('from the host\n', 'stdout')
+    await b.waitFor('from the host\n', 'stdout')
+    a.end()
+    await b.waitFor(`* ${aShort} left\n`, 'stdout')
+
+    const star = await listener(['--no-forward'])
+    const c = hostilePeer(net.flag, star.key, ['stdin'])
+    const d = hostilePeer(net.flag, star.key, ['stdin'])
+    await Promise.all([c.waitFor('open'), d.waitFor('open')])
+    await star.proc.waitFor(/joined[^]*joined/)
+    c.write('only the host sees this\n')
+    await star.proc.waitFor('] only the host sees this\n', 'stdout')
+    star.proc.write('marker\n')
+    await d.waitFor('marker\n', 'stdout')
+    expect(d.stdout).toBe('marker\n')
+  })
+
+  it('shows contact names instead of short keys, and connect and --allow accept them', async () => {
+    const { env } = tempHome()
+    const alice = seedFor(7)
+    const host = await listener([], env)
+    const add = p2pchat(['contacts', 'add', 'alice', alice.key], env)
+    expect((await add.exit()).code).toBe(0)
+    const restarted = p2pchat(['listen', '--bootstrap', net.flag, '--allow', 'alice'], env)
+    host.proc.kill('SIGINT')
+    await host.proc.exit()
+    await restarted.waitFor('to chat, run')
+    const a = hostilePeer(net.flag, host.key, ['--seed', alice.seed, 'stdin'])
+    await a.waitFor('open')
+    await restarted.waitFor(`alice joined (${alice.key})`)
+    a.write('it is me\n')
+    await restarted.waitFor('[alice] it is me\n', 'stdout')
+  })
+})
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
