@@ -1,0 +1,153 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import DHT from 'hyperdht'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { cleanupHomes, tempHome } from '../helpers/env.js'
+import { hostilePeer } from '../helpers/hostile.js'
+import { createNetwork } from '../helpers/net.js'
+import { killAll, p2pchat, type Proc } from '../helpers/proc.js'
+
+// Who may connect (allow lists, max peers) and rooms, driven by raw hyperdht peers.
+
+let net: Awaited<ReturnType<typeof createNetwork>>
+
+beforeAll(async () => {
+  net = await createNetwork()
+})
+afterEach(async () => {
+  await killAll()
+})
+afterAll(async () => {
+  await net?.close()
+  cleanupHomes()
+})
+
+async function listener(extra: string[] = [], env = tempHome().env): Promise<{ proc: Proc; key: string }> {
+  const proc = p2pchat(['listen', '--bootstrap', net.flag, ...extra], env)
+  const key = (await proc.waitFor(/listening on ([0-9a-f]{64})/))[1]!
+  await proc.waitFor('to chat, run')
+  return { proc, key }
+}
+
+function seedFor(n: number): { seed: string; key: string } {
+  const seed = Buffer.alloc(32, n)
+  return { seed: seed.toString('hex'), key: DHT.keyPair(seed).publicKey.toString('hex') }
+}
+
+describe('who may connect', () => {
+  it('--allow admits that key and refuses others in the firewall, counting refusals', async () => {
+    const friend = seedFor(1)
+    const stranger = seedFor(2)
+    const { proc, key } = await listener(['--allow', friend.key])
+    const ok = hostilePeer(net.flag, key, ['--seed', friend.seed, 'stdin'])
+    await ok.waitFor('open')
+    ok.write('friend here\n')
+    await proc.waitFor('] friend here\n', 'stdout')
+
+    for (let i = 1; i <= 2; i++) {
+      const no = hostilePeer(net.flag, key, ['--seed', stranger.seed, 'stdin'])
+      await no.waitFor(/error \w+/)
+      expect(no.stderr).not.toContain('open')
+      await proc.waitFor(new RegExp(`refused ${stranger.key.slice(0, 8)} \\(${stranger.key}\\) at \\d{4}-.*not on the allow list; refused so far: ${i}`))
+    }
+    expect(proc.stderr).not.toContain(`${stranger.key.slice(0, 8)} joined`)
+  })
+
+  it('--allow-file is re-read when it changes; an empty file admits nobody', async () => {
+    const { dir, env } = tempHome()
+    const file = path.join(dir, 'allowed.txt')
+    fs.writeFileSync(file, '# nobody yet\n\n')
+    const peer = seedFor(3)
+    const { proc, key } = await listener(['--allow-file', file], env)
+    const first = hostilePeer(net.flag, key, ['--seed', peer.seed, 'stdin'])
+    await first.waitFor(/error \w+/)
+    await proc.waitFor('refused so far: 1')
+
+    fs.writeFileSync(file, `# now allowed\n${peer.key}  # peer three\n`)
+    await proc.waitFor('allow file reloaded: 1 key')
+    const second = hostilePeer(net.flag, key, ['--seed', peer.seed, 'stdin'])
+    await second.waitFor('open')
+    second.write('let in after reload\n')
+    await proc.waitFor('] let in after reload\n', 'stdout')
+
+    // A broken edit keeps the previous list.
+    fs.writeFileSync(file, 'not a key\n')
+    await proc.waitFor(/allow file not reloaded, keeping the previous list: .*line 1/)
+    const third = hostilePeer(net.flag, key, ['--seed', peer.seed, 'stdin'])
+    await third.waitFor('open')
+  })
+
+  it('a bad allow file at start is refused before anything is announced', async () => {
+    const { dir, env } = tempHome()
+    const file = path.join(dir, 'allowed.txt')
+    fs.writeFileSync(file, 'zzz not a key\n')
+    const proc = p2pchat(['listen', '--allow-file', file, '--bootstrap', net.flag], env)
+    const { code } = await proc.exit()
+    expect(code).toBe(2)
+    expect(proc.stderr).toMatch(/allow file .*line 1/)
+    expect(proc.stderr).not.toContain('listening on')
+    const missing = p2pchat(['listen', '--allow-file', path.join(dir, 'nope.txt'), '--bootstrap', net.flag], env)
+    expect((await missing.exit()).code).toBe(2)
+  })
+
+  it('--max-peers refuses extra peers politely', async () => {
+    const { proc, key } = await listener(['--max-peers', '1'])
+    const first = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await first.waitFor('connected to')
+    const second = hostilePeer(net.flag, key, ['stdin'])
+    await second.waitFor('* the room is full (1 peer); try again later\n', 'stdout')
+    await second.waitFor('closed')
+    await proc.waitFor(/refused [0-9a-f]{8} .*the room is full \(1 peer\)/)
+    first.write('the one inside\n')
+    await proc.waitFor('] the one inside\n', 'stdout')
+  })
+})
+
+describe('rooms', () => {
+  it('forwards lines and arrivals to the other peers as plain text; --no-forward keeps a star', async () => {
+    const { proc, key } = await listener()
+    const a = hostilePeer(net.flag, key, ['stdin'])
+    await a.waitFor('open')
+    const aShort = (await proc.waitFor(/([0-9a-f]{8}) joined/))[1]!
+    const b = hostilePeer(net.flag, key, ['stdin'])
+    await b.waitFor('open')
+    const bShort = (await proc.waitFor(new RegExp(`(?!${aShort})([0-9a-f]{8}) joined`)))[1]!
+    await a.waitFor(`* ${bShort} joined\n`, 'stdout')
+    a.write('hello room\n')
+    await b.waitFor(`[${aShort}] hello room\n`, 'stdout')
+    proc.write('from the host\n')
+    await a.waitFor('from the host\n', 'stdout')
+    await b.waitFor('from the host\n', 'stdout')
+    a.end()
+    await b.waitFor(`* ${aShort} left\n`, 'stdout')
+
+    const star = await listener(['--no-forward'])
+    const c = hostilePeer(net.flag, star.key, ['stdin'])
+    const d = hostilePeer(net.flag, star.key, ['stdin'])
+    await Promise.all([c.waitFor('open'), d.waitFor('open')])
+    await star.proc.waitFor(/joined[^]*joined/)
+    c.write('only the host sees this\n')
+    await star.proc.waitFor('] only the host sees this\n', 'stdout')
+    star.proc.write('marker\n')
+    await d.waitFor('marker\n', 'stdout')
+    expect(d.stdout).toBe('marker\n')
+  })
+
+  it('shows contact names instead of short keys, and connect and --allow accept them', async () => {
+    const { env } = tempHome()
+    const alice = seedFor(7)
+    const host = await listener([], env)
+    const add = p2pchat(['contacts', 'add', 'alice', alice.key], env)
+    expect((await add.exit()).code).toBe(0)
+    const restarted = p2pchat(['listen', '--bootstrap', net.flag, '--allow', 'alice'], env)
+    host.proc.kill('SIGINT')
+    await host.proc.exit()
+    await restarted.waitFor('to chat, run')
+    const a = hostilePeer(net.flag, host.key, ['--seed', alice.seed, 'stdin'])
+    await a.waitFor('open')
+    await restarted.waitFor(`alice joined (${alice.key})`)
+    a.write('it is me\n')
+    await restarted.waitFor('[alice] it is me\n', 'stdout')
+  })
+})
+
