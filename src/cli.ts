@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--rate-lines <n>', 'per-peer limit, lines per second (0: none; default 2000)', parseCount)
     .option('--rate-bytes <n>', 'per-peer limit, bytes per second (0: none; default 4194304)', parseCount)
     .option('--flood-grace <seconds>', 'disconnect a peer kept over its limits this long (default 10)', parsePositive)
+    .option('--relay-through <key>', 'pair incoming connections through this relay too (repeatable; env: P2PCHAT_RELAY)', collect)
   uiOptions(listenCmd)
     .action(async (opts) => {
       const { listen } = await import('./commands/listen.js')
@@ -69,10 +70,32 @@ async function main(argv: string[]): Promise<number> {
     .addOption(bootstrapOption())
     .option('-t, --timeout <seconds>', 'give up connecting after this many seconds (per attempt)', parsePositive, 30)
     .option('--reconnect', 'when the connection drops, keep retrying (with backoff) and resume')
+    .option('--relay-through <key>', 'if no direct path can be punched, connect through this relay (repeatable; env: P2PCHAT_RELAY)', collect)
   uiOptions(connectCmd)
     .action(async (key: string, opts) => {
       const { connect } = await import('./commands/connect.js')
       exitCode = await connect(key, opts, await ctx())
+    })
+
+  program
+    .command('relay')
+    .description('run a blind relay for peers that cannot reach each other directly (it sees only encrypted bytes)')
+    .option('-i, --identity <file>', 'relay identity (default: $XDG_CONFIG_HOME/p2pchat/relay.json, created if missing)')
+    .addOption(bootstrapOption())
+    .option('--stats-interval <seconds>', 'how often to print the counters when they change', parsePositive, 10)
+    .action(async (opts) => {
+      const { relay } = await import('./commands/relay.js')
+      exitCode = await relay(opts, await ctx())
+    })
+
+  program
+    .command('doctor')
+    .description('check DHT connectivity, this host\'s public address and NAT type, and what they mean')
+    .addOption(bootstrapOption())
+    .option('--json', 'print the findings as one JSON object')
+    .action(async (opts) => {
+      const { doctor } = await import('./commands/doctor.js')
+      exitCode = await doctor(opts, await ctx())
     })
 
   program

@@ -1,9 +1,11 @@
-import { ChatError, EXIT } from '../core/errors.js'
+import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp } from '../core/errors.js'
 import { encodeLine } from '../core/framing.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, type Identity } from '../core/identity.js'
 import { loadContacts } from '../core/contacts.js'
 import { toHex } from '../core/keys.js'
-import { joinNetwork, resolveNetwork } from '../core/network.js'
+import { joinNetwork, resolveNetwork, resolveRelays } from '../core/network.js'
+import { resolveRelayAddresses } from '../core/path.js'
+import { formatPathSummary } from '../ui/render.js'
 import { Backoff } from '../core/backoff.js'
 import { dial, DEFAULT_IDLE_TIMEOUT_MS, type PeerConnection } from '../core/session.js'
 import { onInterrupt } from '../ui/signals.js'
@@ -18,6 +20,7 @@ export interface ConnectOptions {
   timestamps?: boolean
   sanitize?: boolean
   reconnect?: boolean
+  relayThrough?: string[]
 }
 
 /** How long to let the peer acknowledge our last lines after input ends. */
@@ -39,6 +42,7 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
   const contacts = await loadContacts(contactsPath(ctx))
   const remoteKey = contacts.resolve(keyArg)
   const network = resolveNetwork(opts.bootstrap, ctx.env)
+  const relays = resolveRelays(opts.relayThrough, ctx.env, (k) => contacts.resolve(k))
   if (!(opts.timeout > 0)) throw ChatError.usage('--timeout must be a positive number of seconds')
   const identity = await chooseIdentity(opts.identity, ctx)
   const remoteHex = toHex(remoteKey)
@@ -102,15 +106,20 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
     if (!dht) return (await finished).code
     try {
       if (mode !== 'interactive') ui.start(controller)
+      // Learn the relays' addresses (in the background) to tell relayed from direct.
+      const relayAddresses = relays.length ? resolveRelayAddresses(dht, relays, 5000) : Promise.resolve(new Map<string, string>())
       const backoff = new Backoff()
       let everConnected = false
+      // Direct first; through a relay only when a direct path is impossible.
+      let viaRelay = false
       while (!outcome) {
-        ui.stage('connecting', `connecting to ${remoteName}: looking up the key, hole punching…`)
+        ui.stage('connecting', `connecting to ${remoteName}${viaRelay ? ' through a relay' : ''}: looking up the key, hole punching…`)
         const { peer, ready } = dial(dht, remoteKey, {
           keyPair: identity,
           timeoutMs: opts.timeout * 1000,
           idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
-          nameOf: (hex) => contacts.displayName(hex)
+          nameOf: (hex) => contacts.displayName(hex),
+          relayThrough: viaRelay ? relays : undefined
         })
         peer.stream.once('open', () => {
           if (!outcome) ui.stage('confirming', 'connection open; waiting for the peer to answer…')
@@ -129,6 +138,12 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
           break
         }
         if (failure) {
+          if (!viaRelay && relays.length > 0 && relayCouldHelp(failure)) {
+            viaRelay = true
+            ui.notice(`direct connection failed (${failure.message}); retrying through relay ${toHex(relays[0]!).slice(0, 8)}${relays.length > 1 ? ` (or one of ${relays.length})` : ''}`)
+            continue
+          }
+          failure = explainHolepunchFailure(failure, { localNatRandom: dht.randomized, relaysConfigured: relays.length > 0 })
           if (!opts.reconnect || !retryable(failure)) {
             settle({ code: failure.exitCode, error: failure, reason: null })
             break
@@ -142,6 +157,12 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
         // Connected: flush what waited, then talk.
         backoff.reset()
         live = peer
+        peer.setRelayAddresses(await Promise.race([relayAddresses, sleep(2000).then(() => new Map<string, string>())]))
+        let lastPath = formatPathSummary(peer.info())
+        peer.on('path-changed', (info) => {
+          ui.pathChanged(info, lastPath)
+          lastPath = formatPathSummary(info)
+        })
         if (everConnected) ui.notice(`reconnected to ${remoteName}`)
         else ui.connected(peer.info())
         if (mode === 'interactive' && !everConnected) ui.start(controller)

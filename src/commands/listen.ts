@@ -4,7 +4,9 @@ import { loadContacts } from '../core/contacts.js'
 import { toHex, toZ32 } from '../core/keys.js'
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/ratelimit.js'
 import { ChatListener } from '../core/listener.js'
-import { formatBootstrap, joinNetwork, resolveNetwork } from '../core/network.js'
+import { formatBootstrap, joinNetwork, resolveNetwork, resolveRelays } from '../core/network.js'
+import { resolveRelayAddresses } from '../core/path.js'
+import { formatPathSummary } from '../ui/render.js'
 import { onInterrupt } from '../ui/signals.js'
 import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
@@ -23,6 +25,7 @@ export interface ListenOptions {
   rateLines?: number
   rateBytes?: number
   floodGrace?: number
+  relayThrough?: string[]
 }
 
 export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<number> {
@@ -41,6 +44,8 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
     bytesPerSec: opts.rateBytes ?? DEFAULT_RATE_LIMITS.bytesPerSec,
     floodGraceMs: opts.floodGrace !== undefined ? opts.floodGrace * 1000 : DEFAULT_RATE_LIMITS.floodGraceMs
   }
+  const relays = resolveRelays(opts.relayThrough, ctx.env, (k) => contacts.resolve(k))
+  const relayAddresses = new Map<string, string>()
   const { identity, created } = await loadOrCreateIdentity(file)
 
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
@@ -55,7 +60,9 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       maxPeers: opts.maxPeers,
       forward: opts.forward !== false,
       limits,
-      nameOf: (hex) => contacts.displayName(hex)
+      nameOf: (hex) => contacts.displayName(hex),
+      relayThrough: relays,
+      relayAddresses
     })
     allowList?.watch()
     allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
@@ -98,7 +105,16 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       quit: () => quit()
     }
 
-    listener.on('peer-joined', (peer) => ui.peerJoined(peer.info()))
+    const paths = new WeakMap<object, string>()
+    listener.on('peer-joined', (peer) => {
+      paths.set(peer, formatPathSummary(peer.info()))
+      ui.peerJoined(peer.info())
+    })
+    listener.on('path-changed', (peer) => {
+      const info = peer.info()
+      ui.pathChanged(info, paths.get(peer) ?? 'unknown')
+      paths.set(peer, formatPathSummary(info))
+    })
     listener.on('peer-left', (peer, error) => {
       if (!stopping) ui.peerLeft(peer.info(), error)
     })
@@ -127,6 +143,12 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       throw err
     }
 
+    if (relays.length) {
+      void resolveRelayAddresses(dht, relays, 5000).then((found) => {
+        for (const [addr, key] of found) relayAddresses.set(addr, key)
+        if (found.size < relays.length) ui.notice(`could not reach ${relays.length - found.size} of ${relays.length} relay(s) yet`)
+      })
+    }
     const hex = toHex(identity.publicKey)
     const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
     ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)

@@ -187,3 +187,36 @@ export function fromDhtError(err: unknown): ChatError {
   const detail = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim()
   return new ChatError(code || 'CONNECTION_ERROR', `connection error: ${detail}`, EXIT.CONNECTION_FAILED, { cause: err })
 }
+
+/** Failures a relay can get around: no direct UDP path between the two peers. */
+const RELAY_FIXABLE = new Set([
+  'HOLEPUNCH_ABORTED',
+  'HOLEPUNCH_DOUBLE_RANDOMIZED_NATS',
+  'HOLEPUNCH_PROBE_TIMEOUT',
+  'REMOTE_NOT_HOLEPUNCHABLE',
+  'CANNOT_HOLEPUNCH',
+  'REMOTE_ABORTED',
+  'HALF_OPEN'
+])
+
+export function relayCouldHelp(error: ChatError): boolean {
+  return RELAY_FIXABLE.has(error.code)
+}
+
+/**
+ * Adds what hyperdht leaves out: the real cause where we know it (our own
+ * NAT randomizes ports, which hyperdht reports as a plain abort) and, when
+ * no relay is configured, that one would help and how to use it.
+ */
+export function explainHolepunchFailure(error: ChatError, ctx: { localNatRandom: boolean; relaysConfigured: boolean }): ChatError {
+  if (!relayCouldHelp(error)) return error
+  let message = error.message
+  if (error.code === 'HOLEPUNCH_ABORTED' && ctx.localNatRandom) {
+    message = 'hole punching failed: this machine is behind a randomizing NAT (a new public port for every destination), so there is no direct path unless the peer\'s NAT is open or consistent'
+  }
+  if (!ctx.relaysConfigured) {
+    message += "; a relay would help: run 'p2pchat relay' on a machine both peers can reach and pass its key with --relay-through KEY (or set P2PCHAT_RELAY)"
+  }
+  const explained = new ChatError(error.code, message, error.exitCode, { cause: error })
+  return explained
+}

@@ -16,6 +16,8 @@ export interface ListenerEvents {
   message: [peer: PeerConnection, line: Line]
   /** A peer was turned away. */
   refused: [keyHex: string, reason: RefusalReason]
+  /** The UDP path to a peer changed (relayed → direct). */
+  'path-changed': [peer: PeerConnection]
   /** A peer exceeded its rate limit: `droppedLines` of its lines were dropped. */
   throttled: [peer: PeerConnection, droppedLines: number]
   closed: []
@@ -30,6 +32,10 @@ export interface ListenerOptions extends PeerOptions {
   forward?: boolean
   /** How long close() lets peers flush before dropping them. */
   closeGraceMs?: number
+  /** Relays to pair every incoming connection through (hyperdht's server relayThrough). */
+  relayThrough?: Buffer[]
+  /** host:port → relay key, filled in when known: tells relayed peers from direct ones. */
+  relayAddresses?: Map<string, string>
 }
 
 /**
@@ -68,7 +74,14 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
           return true // reject: the peer never gets a session
         }
       : undefined
-    const server = this.dht.createServer(firewall ? { firewall } : {}, (stream) => this.accept(stream))
+    const relays = this.opts.relayThrough
+    const server = this.dht.createServer(
+      {
+        ...(firewall ? { firewall } : {}),
+        ...(relays?.length ? { relayThrough: relays.length === 1 ? relays[0]! : relays } : {})
+      },
+      (stream) => this.accept(stream)
+    )
     this.server = server
     await server.listen(this.keyPair)
     this.emit('listening')
@@ -132,6 +145,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       this.refuse(peer.remoteKeyHex, 'full')
       return
     }
+    if (this.opts.relayAddresses) peer.setRelayAddresses(this.opts.relayAddresses)
     // The server only hands over streams that completed the handshake.
     peer.markConfirmed()
     this.peers.add(peer)
@@ -143,6 +157,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       }
     })
     peer.on('throttled', (n) => this.emit('throttled', peer, n))
+    peer.on('path-changed', () => this.emit('path-changed', peer))
     peer.on('close', (error) => {
       this.peers.delete(peer)
       if (forward && !this.closing) this.broadcast(`* ${peer.info().name} left`)

@@ -86,3 +86,9 @@ export async function joinNetwork(network: NetworkConfig, keyPair?: KeyPair): Pr
   }
   return dht
 }
+
+/** Relays from --relay-through (repeatable) or P2PCHAT_RELAY (comma-separated): keys or contact names. */
+export function resolveRelays(flags: string[] | undefined, env: NodeJS.ProcessEnv, resolveKey: (s: string) => Buffer): Buffer[] {
+  const entries = flags?.length ? flags : env.P2PCHAT_RELAY ? env.P2PCHAT_RELAY.split(',').map((s) => s.trim()).filter(Boolean) : []
+  return entries.map(resolveKey)
+}

@@ -12,6 +12,8 @@ export interface PeerEvents {
   /** The peer finished sending (half-close); its final unterminated line was already delivered. */
   end: []
   drain: []
+  /** The UDP path changed (e.g. a relayed connection upgraded to direct). */
+  'path-changed': [info: PeerInfo]
   /** Lines from the peer were dropped because it exceeded its rate limits. */
   throttled: [droppedLines: number]
   /** Closed for good. `error` is set when it did not end cleanly. */
@@ -29,6 +31,10 @@ export interface PeerInfo {
   rttMs: number | null
   /** Contact name, else the short key. */
   name: string
+  /** How the bytes travel: straight to the peer, or through a relay (null: not known yet). */
+  path: 'direct' | 'relayed' | null
+  /** The relay's key (hex) when relayed. */
+  relay: string | null
 }
 
 export interface PeerOptions {
@@ -64,6 +70,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly maxQueueBytes: number
   // Bytes written since the stream last asked us to wait ('drain').
   private backlog = 0
+  private relayAddresses: Map<string, string> | null = null
 
   constructor(stream: NoiseStream, opts: PeerOptions = {}, private readonly now: () => number = Date.now) {
     super()
@@ -126,11 +133,15 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   info(): PeerInfo {
     const raw = this.stream.rawStream
     const host = raw?.remoteHost ?? null
+    const address = host ? `${host}:${raw.remotePort}` : null
+    const relay = address && this.relayAddresses ? (this.relayAddresses.get(address) ?? null) : null
     return {
+      path: address === null ? null : relay ? 'relayed' : 'direct',
+      relay,
       key: this.remoteKeyHex,
       shortKey: this.shortKey,
       connectedAt: this.connectedAt,
-      address: host ? `${host}:${raw.remotePort}` : null,
+      address,
       rttMs: raw && typeof raw.rtt === 'number' ? raw.rtt : null,
       name: this.nameOf(this.remoteKeyHex)
     }
@@ -149,9 +160,17 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     return this.confirmed || (this.stream.rawStream?.bytesReceived ?? 0) > 0
   }
 
+  /** Relay addresses (host:port → relay key) to tell relayed from direct paths. */
+  setRelayAddresses(addresses: Map<string, string>): void {
+    this.relayAddresses = addresses
+  }
+
   markConfirmed(): void {
     if (this.confirmed) return
     this.confirmed = true
+    // A relayed connection that hole-punches through moves to the direct path
+    // (the raw stream exists only once the connection is open).
+    this.stream.rawStream?.on('remote-changed', () => this.emit('path-changed', this.info()))
     this.emit('open')
   }
 
@@ -231,6 +250,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
 
 export interface DialOptions extends PeerOptions {
   keyPair?: KeyPair
+  /** Relays to use for this attempt (hyperdht's relayThrough). */
+  relayThrough?: Buffer[]
   /** Give up when the peer has not answered by then. */
   timeoutMs: number
   /** After hyperdht reports 'open', how long to wait for the peer's first bytes. */
@@ -243,7 +264,10 @@ export interface DialOptions extends PeerOptions {
  * with backpressure); `ready` settles when the peer has answered or failed.
  */
 export function dial(dht: DHT, remoteKey: Buffer, opts: DialOptions): { peer: PeerConnection; ready: Promise<void> } {
-  const stream = dht.connect(remoteKey, opts.keyPair ? { keyPair: opts.keyPair } : {})
+  const stream = dht.connect(remoteKey, {
+    ...(opts.keyPair ? { keyPair: opts.keyPair } : {}),
+    ...(opts.relayThrough?.length ? { relayThrough: opts.relayThrough.length === 1 ? opts.relayThrough[0]! : opts.relayThrough } : {})
+  })
   const peer = new PeerConnection(stream, opts)
   const confirmMs = opts.confirmMs ?? DEFAULT_CONFIRM_MS
 

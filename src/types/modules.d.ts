@@ -29,7 +29,9 @@ declare module 'hyperdht' {
     readonly remotePort: number
     readonly rtt: number
     readonly bytesReceived: number
+    readonly bytesTransmitted: number
     readonly packetsReceived: number
+    readonly destroyed: boolean
   }
 
   /** @hyperswarm/secret-stream NoiseSecretStream (a streamx Duplex). */
@@ -44,6 +46,7 @@ declare module 'hyperdht' {
 
   export interface ServerOptions {
     firewall?: (remotePublicKey: Buffer, remoteHandshakePayload: unknown) => boolean
+    relayThrough?: Buffer | Buffer[] | null
   }
 
   export interface Server extends EventEmitter {
@@ -75,12 +78,29 @@ declare module 'hyperdht' {
     readonly firewalled: boolean
     readonly host: string | null
     readonly port: number
+    readonly randomized: boolean
     ready(): Promise<void>
     fullyBootstrapped(): Promise<void>
     address(): HostPort & { family: number }
-    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair }): NoiseStream
+    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair; relayThrough?: Buffer | Buffer[] | null }): NoiseStream
+    createRawStream(opts?: Record<string, unknown>): RawStream
     createServer(opts?: ServerOptions, onconnection?: (socket: NoiseStream) => void): Server
     destroy(opts?: { force?: boolean }): Promise<void>
     toArray(): HostPort[]
   }
+}
+
+declare module 'blind-relay' {
+  import type { EventEmitter } from 'node:events'
+  export class Server extends EventEmitter {
+    constructor(opts: { createStream(opts: Record<string, unknown>): unknown })
+    accept(stream: unknown, opts: { id: Buffer }): EventEmitter
+    close(): Promise<void>
+    stats: {
+      sessions: { opened: number; closed: number; accepted: number }
+      pairings: { active: number; matched: number; pending: number }
+    }
+  }
+  const relay: { Server: typeof Server }
+  export default relay
 }

@@ -34,10 +34,24 @@ export function formatDuration(ms: number): string {
   return `${sec}s`
 }
 
+/** `direct` / `relayed through abcd1234`. */
+export function formatPath(peer: PeerInfo): string {
+  if (peer.path === 'relayed') return `relayed through ${peer.relay!.slice(0, 8)}`
+  return peer.path ?? 'path ?'
+}
+
+export function formatRtt(rttMs: number | null): string {
+  return rttMs === null ? 'rtt ?' : rttMs < 1 ? 'rtt <1 ms' : `rtt ${rttMs} ms`
+}
+
+/** `direct, 1.2.3.4:5, rtt 3 ms`: the path indicator shown on connect and in /peers. */
+export function formatPathSummary(peer: PeerInfo): string {
+  return `${formatPath(peer)}, ${peer.address ?? 'address ?'}, ${formatRtt(peer.rttMs)}`
+}
+
 /** One entry of /peers: a summary line, then the full key (too long to share a line). */
 export function formatPeerRow(peer: PeerInfo, name: string, now: number): string {
-  const rtt = peer.rttMs === null ? 'rtt ?' : peer.rttMs < 1 ? 'rtt <1 ms' : `rtt ${peer.rttMs} ms`
-  return `${name}  connected ${formatDuration(now - peer.connectedAt)}  ${peer.address ?? 'address ?'}  ${rtt}\n    key ${peer.key}`
+  return `${name}  connected ${formatDuration(now - peer.connectedAt)}  ${formatPath(peer)}  ${peer.address ?? 'address ?'}  ${formatRtt(peer.rttMs)}\n    key ${peer.key}`
 }
 
 // Colours that read on dark and light backgrounds (ANSI 256 indexes).

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_LINE_BYTES } from '../core/framing.js'
 import type { PeerInfo } from '../core/session.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
-import { HELP_TEXT, clockTime, formatPeerLine, formatPeerRow, lineNotice, parseInput, peerColor } from './render.js'
+import { HELP_TEXT, clockTime, formatPathSummary, formatPeerLine, formatPeerRow, lineNotice, parseInput, peerColor } from './render.js'
 import { sanitize } from './sanitize.js'
 
 /** What the UI may ask of the running session. */
@@ -31,6 +31,8 @@ export interface ChatUi {
   connected(peer: PeerInfo): void
   peerJoined(peer: PeerInfo): void
   peerLeft(peer: PeerInfo, error: ChatError | null): void
+  /** The UDP path to a peer changed (e.g. relayed → direct). */
+  pathChanged(peer: PeerInfo, before: string): void
   message(peer: PeerInfo, line: Line): void
   notice(text: string): void
   /** Shows a fatal error; returns true when it was shown (the top level then stays quiet). */
@@ -103,10 +105,13 @@ export class PipeUi implements ChatUi {
     this.notice(`to chat, run: ${connectCommand}`)
   }
   connected(peer: PeerInfo): void {
-    this.notice(`connected to ${peer.key}${peer.address ? ` (${peer.address})` : ''}`)
+    this.notice(`connected to ${peer.key} (${formatPathSummary(peer)})`)
+  }
+  pathChanged(peer: PeerInfo, before: string): void {
+    this.notice(`path to ${peer.name} changed: ${before} → ${formatPathSummary(peer)}`)
   }
   peerJoined(peer: PeerInfo): void {
-    this.notice(`${peer.name} joined (${peer.key})`)
+    this.notice(`${peer.name} joined (${peer.key}) via ${formatPathSummary(peer)}`)
   }
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.notice(`${peer.name} left${error ? ` (${error.message})` : ''}`)
@@ -156,10 +161,13 @@ export class JsonUi implements ChatUi {
     this.emit('ready', { publicKey, z32 })
   }
   connected(peer: PeerInfo): void {
-    this.emit('connected', { remoteKey: peer.key, address: peer.address })
+    this.emit('connected', { remoteKey: peer.key, name: peer.name, address: peer.address, path: peer.path, relay: peer.relay, rttMs: peer.rttMs })
+  }
+  pathChanged(peer: PeerInfo, before: string): void {
+    this.emit('path-changed', { key: peer.key, before, path: peer.path, relay: peer.relay, address: peer.address, rttMs: peer.rttMs })
   }
   peerJoined(peer: PeerInfo): void {
-    this.emit('peer-joined', { key: peer.key, name: peer.name, address: peer.address })
+    this.emit('peer-joined', { key: peer.key, name: peer.name, address: peer.address, path: peer.path, relay: peer.relay })
   }
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.emit('peer-left', { key: peer.key, reason: error ? error.message : null })
@@ -254,12 +262,16 @@ export class InteractiveUi implements ChatUi {
   }
 
   connected(peer: PeerInfo): void {
-    this.stopSpinner('succeed', `connected to ${peer.key}${peer.address ? ` (${peer.address})` : ''}`)
+    this.stopSpinner('succeed', `connected to ${peer.key} (${formatPathSummary(peer)})`)
     this.print(this.c.dim('type /help for commands'))
   }
 
   peerJoined(peer: PeerInfo): void {
-    this.system(`${this.name(peer)} joined (${peer.key}${peer.address ? `, ${peer.address}` : ''})`)
+    this.system(`${this.name(peer)} joined (${peer.key}, ${formatPathSummary(peer)})`)
+  }
+
+  pathChanged(peer: PeerInfo, before: string): void {
+    this.system(`path to ${this.name(peer)} changed: ${before} → ${formatPathSummary(peer)}`)
   }
 
   peerLeft(peer: PeerInfo, error: ChatError | null): void {

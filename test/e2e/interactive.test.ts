@@ -49,7 +49,7 @@ describe('interactive mode in a real terminal', () => {
     await pty.waitForScreen('you: half a line')
 
     pty.type('/peers\r')
-    const peers = (await pty.waitForScreen(/connected \d+s\s+127\.0\.0\.1:\d+\s+rtt (<1|\d+) ms/)).join('\n')
+    const peers = (await pty.waitForScreen(/connected \d+s\s+direct\s+127\.0\.0\.1:\d+\s+rtt (<1|\d+) ms/)).join('\n')
     expect(peers).toMatch(new RegExp(`${short}  connected`))
     expect(peers).toMatch(new RegExp(`key ${short}[0-9a-f]{56}`))
 

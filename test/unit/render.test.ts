@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { colorLevel } from '../../src/ui/output.js'
-import { clockTime, formatDuration, formatPeerRow, parseInput, peerColor } from '../../src/ui/render.js'
+import { clockTime, formatDuration, formatPathSummary, formatPeerRow, parseInput, peerColor } from '../../src/ui/render.js'
 import { isSafe, sanitize } from '../../src/ui/sanitize.js'
 
 describe('sanitize', () => {
@@ -60,8 +60,9 @@ describe('formatting', () => {
     expect(formatDuration(184_000)).toBe('3m 04s')
     expect(formatDuration(3_720_000)).toBe('1h 02m')
     expect(clockTime(new Date(2026, 0, 1, 9, 5, 7).getTime())).toBe('09:05:07')
-    const peer = { key: 'ab'.repeat(32), shortKey: 'abababab', name: 'abababab', connectedAt: 0, address: '1.2.3.4:5', rttMs: 0 }
-    expect(formatPeerRow(peer, 'abababab', 65_000)).toBe(`abababab  connected 1m 05s  1.2.3.4:5  rtt <1 ms\n    key ${'ab'.repeat(32)}`)
+    const peer = { key: 'ab'.repeat(32), shortKey: 'abababab', name: 'abababab', connectedAt: 0, address: '1.2.3.4:5', rttMs: 0, path: 'direct' as const, relay: null }
+    expect(formatPeerRow(peer, 'abababab', 65_000)).toBe(`abababab  connected 1m 05s  direct  1.2.3.4:5  rtt <1 ms\n    key ${'ab'.repeat(32)}`)
+    expect(formatPathSummary({ ...peer, path: 'relayed', relay: 'cd'.repeat(32), rttMs: 12 })).toBe('relayed through cdcdcdcd, 1.2.3.4:5, rtt 12 ms')
     expect(formatPeerRow({ ...peer, rttMs: 42, address: null }, 'x', 0)).toContain('address ?  rtt 42 ms')
   })
 

@@ -1,0 +1,60 @@
+import path from 'node:path'
+import { defaultIdentityPath, loadOrCreateIdentity } from '../core/identity.js'
+import { toHex, toZ32 } from '../core/keys.js'
+import { formatBootstrap, joinNetwork, resolveNetwork } from '../core/network.js'
+import { RelayService } from '../core/relay.js'
+import { onInterrupt } from '../ui/signals.js'
+import type { CommandContext } from './context.js'
+
+export interface RelayOptions {
+  identity?: string
+  bootstrap?: string
+  statsInterval: number
+}
+
+export async function relay(opts: RelayOptions, ctx: CommandContext): Promise<number> {
+  const { output } = ctx
+  const network = resolveNetwork(opts.bootstrap, ctx.env)
+  // Its own identity by default: a relay must not share a key with a listener on the same machine.
+  const file = opts.identity ?? path.join(path.dirname(defaultIdentityPath(ctx.env, ctx.homeDir)), 'relay.json')
+  const { identity, created } = await loadOrCreateIdentity(file)
+  if (created) output.notice(`created a relay identity in ${file}`)
+
+  const dht = await joinNetwork(network)
+  const service = new RelayService(dht, identity)
+  try {
+    await service.listen()
+  } catch (err) {
+    await service.close()
+    throw err
+  }
+  const hex = toHex(identity.publicKey)
+  // stdout: the key alone, for scripts.
+  output.message(hex)
+  output.notice(`relay running on ${hex} (z-base-32: ${toZ32(identity.publicKey)})`)
+  const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
+  output.notice(`peers use it with: --relay-through ${hex}${bootstrapFlag}   (it only ever sees encrypted bytes)`)
+
+  let last = ''
+  const report = () => {
+    const s = service.stats()
+    const line = `relaying ${s.active} connection${s.active === 1 ? '' : 's'} now, ${s.total} since start, ${formatBytes(s.bytes)} relayed`
+    if (line !== last) output.notice(line)
+    last = line
+  }
+  const timer = setInterval(report, opts.statsInterval * 1000)
+  await new Promise<void>((resolve) => {
+    onInterrupt(() => {
+      clearInterval(timer)
+      report()
+      void service.close().finally(resolve)
+    })
+  })
+  return 0
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}
