@@ -1,9 +1,9 @@
 import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp } from '../core/errors.js'
-import { encodeLine } from '../core/framing.js'
+import { encodeLines } from '../core/framing.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, type Identity } from '../core/identity.js'
 import { loadContacts } from '../core/contacts.js'
 import { toHex } from '../core/keys.js'
-import { joinNetwork, resolveNetwork, resolveRelays } from '../core/network.js'
+import { openNode, resolveNetwork, resolveRelays } from '../core/network.js'
 import { resolveRelayAddresses } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
 import { Backoff } from '../core/backoff.js'
@@ -78,8 +78,8 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
   const controller: ChatController = {
     role: 'connect',
     peers: () => (live && !live.isClosed ? [live.info()] : []),
-    send: (bytes) => {
-      const data = encodeLine(bytes)
+    send: (lines) => {
+      const data = encodeLines(lines)
       if (live) return live.sendRaw(data)
       if (queuedBytes + data.byteLength > QUEUE_HARD_BYTES) {
         ui.notice('not connected and the queue is full: line dropped')
@@ -102,8 +102,9 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
 
   try {
     ui.stage('joining', 'joining the DHT…')
-    const dht = await Promise.race([joinNetwork(network), finished.then(() => null)])
-    if (!dht) return (await finished).code
+    // Dial while the bootstrap walk is still going: hyperdht's lookup waits
+    // for what it needs. `joined` only explains a failure (DHT unreachable).
+    const { dht, joined } = await openNode(network)
     try {
       if (mode !== 'interactive') ui.start(controller)
       // Learn the relays' addresses (in the background) to tell relayed from direct.
@@ -138,6 +139,12 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
           break
         }
         if (failure) {
+          // Nobody answered at all: that, not the peer, is the problem.
+          const unreachable = await Promise.race([joined.then(() => null, (e: ChatError) => e), sleep(10_000).then(() => null)])
+          if (unreachable && !everConnected) {
+            settle({ code: unreachable.exitCode, error: unreachable, reason: null })
+            break
+          }
           if (!viaRelay && relays.length > 0 && relayCouldHelp(failure)) {
             viaRelay = true
             ui.notice(`direct connection failed (${failure.message}); retrying through relay ${toHex(relays[0]!).slice(0, 8)}${relays.length > 1 ? ` (or one of ${relays.length})` : ''}`)

@@ -1,3 +1,4 @@
+import { encodeLines } from '../core/framing.js'
 import { defaultIdentityPath, loadOrCreateIdentity } from '../core/identity.js'
 import { AllowList } from '../core/allowlist.js'
 import { loadContacts } from '../core/contacts.js'
@@ -88,8 +89,8 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
     const controller: ChatController = {
       role: 'listen',
       peers: () => [...listener.peers].map((p) => p.info()),
-      send: (bytes) => {
-        if (listener.broadcast(bytes) === 0) ui.notice('no peers connected: line not sent')
+      send: (lines) => {
+        if (listener.broadcastRaw(encodeLines(lines)) === 0) ui.notice('no peers connected: line not sent')
         return true
       },
       sendTo: (target, text) => {

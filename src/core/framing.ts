@@ -129,3 +129,17 @@ export function encodeLine(text: string | Uint8Array): Buffer {
   out[text.byteLength] = NEWLINE
   return out
 }
+
+/** Encodes many messages into one buffer: one write, one encryption, far fewer packets. */
+export function encodeLines(lines: Uint8Array[]): Buffer {
+  let total = 0
+  for (const l of lines) total += l.byteLength + 1
+  const out = Buffer.allocUnsafe(total)
+  let at = 0
+  for (const l of lines) {
+    out.set(l, at)
+    at += l.byteLength
+    out[at++] = NEWLINE
+  }
+  return out
+}

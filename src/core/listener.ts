@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair, NoiseStream, Server } from 'hyperdht'
 import type { ChatError } from './errors.js'
-import type { Line } from './framing.js'
+import { encodeLine, type Line } from './framing.js'
 import { toHex } from './keys.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerOptions } from './session.js'
 
@@ -89,10 +89,15 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
 
   /** Sends one line to every connected peer. Returns how many peers it went to. */
   broadcast(message: string | Uint8Array, except?: PeerConnection): number {
+    return this.broadcastRaw(encodeLine(message), except)
+  }
+
+  /** Sends already-terminated lines to every connected peer (one write each). */
+  broadcastRaw(data: Uint8Array, except?: PeerConnection): number {
     let sent = 0
     for (const peer of this.peers) {
       if (peer === except || peer.isClosed) continue
-      peer.sendBounded(message)
+      peer.sendBoundedRaw(data)
       sent++
     }
     return sent

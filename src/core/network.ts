@@ -63,27 +63,39 @@ export async function loadDht(): Promise<typeof DHTClass> {
 }
 
 /**
- * Creates a DHT node on the configured network and waits until it has joined.
- * Throws NETWORK_UNREACHABLE when no bootstrap node answered.
+ * Creates a DHT node on the configured network. `joined` settles when the
+ * bootstrap walk is done: it rejects with NETWORK_UNREACHABLE when no node
+ * answered (and then destroys the node). Callers that can start work at once
+ * (a connect) do so and consult `joined` only to explain a failure.
  */
-export async function joinNetwork(network: NetworkConfig, keyPair?: KeyPair): Promise<DHTClass> {
+export async function openNode(network: NetworkConfig, keyPair?: KeyPair): Promise<{ dht: DHTClass; joined: Promise<void> }> {
   const DHT = await loadDht()
   const opts: DHTOptions = {}
   if (network.bootstrap) opts.bootstrap = network.bootstrap
   if (network.host) opts.host = network.host
   if (keyPair) opts.keyPair = keyPair
   const dht = new DHT(opts)
-  try {
-    await dht.fullyBootstrapped()
-  } catch (err) {
-    await dht.destroy().catch(() => {})
-    throw ChatError.network(`could not join the DHT: ${err instanceof Error ? err.message : String(err)}`)
-  }
-  if (dht.toArray().length === 0) {
-    await dht.destroy().catch(() => {})
-    const where = network.bootstrap ? formatBootstrap(network.bootstrap) : 'the public HyperDHT bootstrap nodes'
-    throw ChatError.network(`could not reach any DHT node (tried ${where}): check that this machine is online and UDP is not blocked`)
-  }
+  const joined = (async () => {
+    try {
+      await dht.fullyBootstrapped()
+    } catch (err) {
+      await dht.destroy().catch(() => {})
+      throw ChatError.network(`could not join the DHT: ${err instanceof Error ? err.message : String(err)}`)
+    }
+    if (dht.toArray().length === 0) {
+      await dht.destroy().catch(() => {})
+      const where = network.bootstrap ? formatBootstrap(network.bootstrap) : 'the public HyperDHT bootstrap nodes'
+      throw ChatError.network(`could not reach any DHT node (tried ${where}): check that this machine is online and UDP is not blocked`)
+    }
+  })()
+  joined.catch(() => {}) // consulted later, or not at all
+  return { dht, joined }
+}
+
+/** Creates a DHT node and waits until it has joined (see openNode). */
+export async function joinNetwork(network: NetworkConfig, keyPair?: KeyPair): Promise<DHTClass> {
+  const { dht, joined } = await openNode(network, keyPair)
+  await joined
   return dht
 }
 

@@ -192,8 +192,12 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
    * neither delay the others nor grow our memory.
    */
   sendBounded(message: string | Uint8Array): void {
+    this.sendBoundedRaw(encodeLine(message))
+  }
+
+  /** sendBounded() for bytes that are already line-terminated. */
+  sendBoundedRaw(data: Uint8Array): void {
     if (this.closed || this.stream.destroyed) return
-    const data = encodeLine(message)
     if (this.stream.writableNeedDrain) {
       this.backlog += data.byteLength
       if (this.backlog > this.maxQueueBytes) {
@@ -307,4 +311,5 @@ export function dial(dht: DHT, remoteKey: Buffer, opts: DialOptions): { peer: Pe
 }
 
 const DEFAULT_CONFIRM_MS = 8000
-const CONFIRM_POLL_MS = 10
+// Short: on a working connection the peer's header is there within a round trip.
+const CONFIRM_POLL_MS = 2

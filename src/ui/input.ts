@@ -7,13 +7,14 @@ export interface LineSource {
 }
 
 /**
- * Reads lines from an input stream (stdin). `onLine` returns false to ask
- * for a pause (backpressure); the caller resumes when it has drained.
+ * Reads lines from an input stream (stdin), handing over all the lines of a
+ * chunk at once (so they can be sent in one write). `onLines` returns false
+ * to ask for a pause (backpressure); the caller resumes when it has drained.
  */
 export function readLines(
   input: NodeJS.ReadableStream,
   maxLineBytes: number,
-  onLine: (line: Line) => boolean | void,
+  onLines: (lines: Line[]) => boolean | void,
   onEnd: () => void
 ): LineSource {
   const decoder = new LineDecoder(maxLineBytes)
@@ -21,13 +22,12 @@ export function readLines(
   const ondata = (chunk: Buffer | string) => {
     if (stopped) return
     const lines = decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
-    let wantPause = false
-    for (const line of lines) if (onLine(line) === false) wantPause = true
-    if (wantPause) input.pause()
+    if (lines.length > 0 && onLines(lines) === false) input.pause()
   }
   const onend = () => {
     if (stopped) return
-    for (const line of decoder.end()) onLine(line)
+    const last = decoder.end()
+    if (last.length > 0) onLines(last)
     stopped = true
     onEnd()
   }

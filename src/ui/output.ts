@@ -39,12 +39,34 @@ export class Output {
     this.stderr = opts.stderr
     this.out = new Chalk({ level: colorLevel(opts.stdout, opts.env, opts.color) })
     this.err = new Chalk({ level: colorLevel(opts.stderr, opts.env, opts.color) })
+    // process.exit() must not lose lines still corked for this tick.
+    process.once('exit', () => this.flush())
   }
 
-  /** A line of chat content. Returns false under backpressure. */
+  flush(): void {
+    if (!this.corked) return
+    this.corked = false
+    ;(this.stdout as NodeJS.WritableStream & { uncork?: () => void }).uncork?.()
+  }
+
+  /**
+   * A line of chat content. Lines written in one tick leave in one write
+   * (cork until the next tick): a burst of lines is not a burst of syscalls.
+   */
   message(text: string | Uint8Array): boolean {
+    this.cork()
     if (typeof text === 'string') return this.stdout.write(text + '\n')
-    return this.stdout.write(Buffer.concat([text, NEWLINE]))
+    this.stdout.write(text)
+    return this.stdout.write(NEWLINE)
+  }
+
+  private corked = false
+  private cork(): void {
+    const out = this.stdout as NodeJS.WritableStream & { cork?: () => void; uncork?: () => void }
+    if (this.corked || !out.cork) return
+    this.corked = true
+    out.cork()
+    setImmediate(() => this.flush())
   }
 
   /** Informational line for the person (stderr). */

@@ -13,8 +13,8 @@ import { sanitize } from './sanitize.js'
 export interface ChatController {
   role: 'listen' | 'connect'
   peers(): PeerInfo[]
-  /** Sends a line to every peer (listen) or the peer (connect); false = wait for drain(). */
-  send(bytes: Uint8Array): boolean
+  /** Sends lines (without their \n) to every peer (listen) or the peer (connect), in one write; false = wait for drain(). */
+  send(lines: Uint8Array[]): boolean
   /** listen only: one peer by name or key prefix. Returns an error message, or null when sent. */
   sendTo(target: string, text: string): string | null
   /** Local input ended (stdin EOF or Ctrl+D). */
@@ -78,10 +78,12 @@ function startRawInput(opts: UiOptions, controller: ChatController, onCut: (noti
   return readLines(
     opts.stdin,
     DEFAULT_MAX_LINE_BYTES,
-    (line) => {
-      const notice = lineNotice(line, 'sent')
-      if (notice) onCut(notice)
-      return controller.send(line.bytes)
+    (lines) => {
+      for (const line of lines) {
+        const notice = lineNotice(line, 'sent')
+        if (notice) onCut(notice)
+      }
+      return controller.send(lines.map((l) => l.bytes))
     },
     () => controller.inputEnded()
   )
@@ -336,7 +338,7 @@ export class InteractiveUi implements ChatUi {
     switch (cmd.kind) {
       case 'text':
         if (cmd.text.length === 0) break
-        controller.send(Buffer.from(cmd.text))
+        controller.send([Buffer.from(cmd.text)])
         this.print(`${this.stamp()}${this.c.bold('you')}${this.c.dim(':')} ${sanitize(cmd.text)}`)
         break
       case 'help':

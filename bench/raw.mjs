@@ -1,0 +1,37 @@
+// Baselines: the same jobs done with raw hyperdht streams, no p2pchat code.
+//   node raw.mjs client BOOTSTRAP KEY        stdin → stream, stream → stdout (like the chat example)
+//   node raw.mjs sink BOOTSTRAP              server: counts bytes, prints "listening KEY", then "done BYTES MS" at stream end
+//   node raw.mjs echo BOOTSTRAP              server: echoes every byte back; prints "listening KEY"
+import DHT from 'hyperdht'
+
+const [mode, bootstrapArg, keyHex] = process.argv.slice(2)
+const [host, port] = bootstrapArg.split(':')
+const dht = new DHT({ bootstrap: [{ host, port: Number(port) }], host: '127.0.0.1' })
+
+if (mode === 'client') {
+  const socket = dht.connect(Buffer.from(keyHex, 'hex'))
+  socket.on('error', () => {})
+  process.stdin.pipe(socket).pipe(process.stdout)
+  socket.on('close', () => dht.destroy().then(() => process.exit(0)))
+} else {
+  const keyPair = DHT.keyPair()
+  const server = dht.createServer((socket) => {
+    socket.on('error', () => {})
+    if (mode === 'echo') {
+      socket.pipe(socket)
+      return
+    }
+    let bytes = 0
+    let first = 0
+    socket.on('data', (d) => {
+      if (!first) first = performance.now()
+      bytes += d.byteLength
+    })
+    socket.on('end', () => {
+      process.stdout.write(`done ${bytes} ${(performance.now() - first).toFixed(1)}\n`)
+      socket.end()
+    })
+  })
+  await server.listen(keyPair)
+  process.stdout.write(`listening ${keyPair.publicKey.toString('hex')}\n`)
+}
