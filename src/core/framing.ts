@@ -96,8 +96,8 @@ export class LineDecoder {
       this.dropped += bytes.length - whole
       bytes = bytes.subarray(0, whole)
     }
-    // Copy so a returned line never pins a large network chunk in memory.
-    if (this.pending.length === 1) bytes = Buffer.from(bytes)
+    // A line inside one chunk is a view of it, not a copy: lines are consumed
+    // (printed, forwarded) at once, so no chunk stays pinned.
     const line: Line = { bytes, droppedBytes: this.dropped }
     this.pending = []
     this.pendingBytes = 0

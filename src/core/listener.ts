@@ -158,7 +158,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     peer.on('line', (line) => {
       this.emit('message', peer, line)
       if (forward && this.peers.size > 1) {
-        this.broadcast(Buffer.concat([Buffer.from(`[${peer.info().name}] `), line.bytes]), peer)
+        this.broadcast(Buffer.concat([Buffer.from(`[${peer.sender().name}] `), line.bytes]), peer)
       }
     })
     peer.on('throttled', (n) => this.emit('throttled', peer, n))

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair, NoiseStream } from 'hyperdht'
 import { ChatError, EXIT, fromDhtError } from './errors.js'
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, type Line } from './framing.js'
-import { shortKey, toHex } from './keys.js'
+import { toHex } from './keys.js'
 import { PeerRateLimiter, type RateLimits } from './ratelimit.js'
 
 export interface PeerEvents {
@@ -35,6 +35,12 @@ export interface PeerInfo {
   path: 'direct' | 'relayed' | null
   /** The relay's key (hex) when relayed. */
   relay: string | null
+}
+
+/** What the UI needs to show a line's sender. */
+export interface Sender {
+  key: string
+  name: string
 }
 
 export interface PeerOptions {
@@ -121,12 +127,24 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     return this.stream.remotePublicKey
   }
 
+  private keyHexCache: string | null = null
+
   get remoteKeyHex(): string {
-    return toHex(this.stream.remotePublicKey)
+    // Asked for on every line (names, JSON): computed once.
+    this.keyHexCache ??= toHex(this.stream.remotePublicKey)
+    return this.keyHexCache
   }
 
   get shortKey(): string {
-    return shortKey(this.stream.remotePublicKey)
+    return this.remoteKeyHex.slice(0, 8)
+  }
+
+  private senderCache: Sender | null = null
+
+  /** Who sent a line: computed once, used for every line (a hot path). */
+  sender(): Sender {
+    this.senderCache ??= { key: this.remoteKeyHex, name: this.nameOf(this.remoteKeyHex) }
+    return this.senderCache
   }
 
   /** Where the encrypted stream goes and how fast, for /peers and --json. */

@@ -39,34 +39,40 @@ export class Output {
     this.stderr = opts.stderr
     this.out = new Chalk({ level: colorLevel(opts.stdout, opts.env, opts.color) })
     this.err = new Chalk({ level: colorLevel(opts.stderr, opts.env, opts.color) })
-    // process.exit() must not lose lines still corked for this tick.
+    // process.exit() must not lose lines still collected for this tick.
     process.once('exit', () => this.flush())
   }
 
-  flush(): void {
-    if (!this.corked) return
-    this.corked = false
-    ;(this.stdout as NodeJS.WritableStream & { uncork?: () => void }).uncork?.()
-  }
-
   /**
-   * A line of chat content. Lines written in one tick leave in one write
-   * (cork until the next tick): a burst of lines is not a burst of syscalls.
+   * A line of chat content. Lines written in one tick leave in one write:
+   * a burst of lines is one syscall, not one per line (stdout to a file is a
+   * synchronous stream that would otherwise write each piece separately).
+   * Returns false when the stream asked us to wait.
    */
   message(text: string | Uint8Array): boolean {
-    this.cork()
-    if (typeof text === 'string') return this.stdout.write(text + '\n')
-    this.stdout.write(text)
-    return this.stdout.write(NEWLINE)
+    const bytes = typeof text === 'string' ? Buffer.from(text) : text
+    this.pending.push(bytes, NEWLINE)
+    this.pendingBytes += bytes.byteLength + 1
+    if (this.pendingBytes >= FLUSH_BYTES) return this.flush()
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(() => this.flush())
+    }
+    return true
   }
 
-  private corked = false
-  private cork(): void {
-    const out = this.stdout as NodeJS.WritableStream & { cork?: () => void; uncork?: () => void }
-    if (this.corked || !out.cork) return
-    this.corked = true
-    out.cork()
-    setImmediate(() => this.flush())
+  private pending: Uint8Array[] = []
+  private pendingBytes = 0
+  private scheduled = false
+
+  /** Writes out what message() collected. */
+  flush(): boolean {
+    this.scheduled = false
+    if (this.pendingBytes === 0) return true
+    const data = Buffer.concat(this.pending, this.pendingBytes)
+    this.pending = []
+    this.pendingBytes = 0
+    return this.stdout.write(data)
   }
 
   /** Informational line for the person (stderr). */
@@ -81,3 +87,4 @@ export class Output {
 }
 
 const NEWLINE = Buffer.from('\n')
+const FLUSH_BYTES = 256 * 1024

@@ -3,7 +3,7 @@ import type { Ora } from 'ora'
 import { ChatError } from '../core/errors.js'
 import type { Line } from '../core/framing.js'
 import { DEFAULT_MAX_LINE_BYTES } from '../core/framing.js'
-import type { PeerInfo } from '../core/session.js'
+import type { PeerInfo, Sender } from '../core/session.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
 import { HELP_TEXT, clockTime, formatPathSummary, formatPeerLine, formatPeerRow, lineNotice, parseInput, peerColor } from './render.js'
@@ -33,7 +33,7 @@ export interface ChatUi {
   peerLeft(peer: PeerInfo, error: ChatError | null): void
   /** The UDP path to a peer changed (e.g. relayed → direct). */
   pathChanged(peer: PeerInfo, before: string): void
-  message(peer: PeerInfo, line: Line): void
+  message(peer: Sender, line: Line): void
   notice(text: string): void
   /** Shows a fatal error; returns true when it was shown (the top level then stays quiet). */
   failed(error: ChatError): boolean
@@ -118,7 +118,7 @@ export class PipeUi implements ChatUi {
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.notice(`${peer.name} left${error ? ` (${error.message})` : ''}`)
   }
-  message(peer: PeerInfo, line: Line): void {
+  message(peer: Sender, line: Line): void {
     const notice = lineNotice(line)
     if (notice) this.notice(`${peer.name}: ${notice}`)
     const body = this.opts.sanitize ? Buffer.from(sanitize(line.bytes)) : line.bytes
@@ -174,7 +174,7 @@ export class JsonUi implements ChatUi {
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.emit('peer-left', { key: peer.key, reason: error ? error.message : null })
   }
-  message(peer: PeerInfo, line: Line): void {
+  message(peer: Sender, line: Line): void {
     const fields: Record<string, unknown> = { from: peer.key, name: peer.name, text: this.decoder.decode(line.bytes) }
     if (line.droppedBytes > 0) fields.droppedBytes = line.droppedBytes
     this.emit('message', fields)
@@ -280,7 +280,7 @@ export class InteractiveUi implements ChatUi {
     this.system(`${this.name(peer)} left${error ? ` (${error.message})` : ''}`)
   }
 
-  message(peer: PeerInfo, line: Line): void {
+  message(peer: Sender, line: Line): void {
     const notice = lineNotice(line)
     if (notice) this.system(`${this.name(peer)}: ${notice}`)
     this.print(`${this.stamp()}${this.name(peer)}${this.c.dim(':')} ${sanitize(line.bytes)}`)
@@ -386,7 +386,7 @@ export class InteractiveUi implements ChatUi {
     readline.clearScreenDown(this.out)
   }
 
-  private name(peer: PeerInfo): string {
+  private name(peer: Sender): string {
     return this.c.ansi256(peerColor(peer.key)).bold(sanitize(peer.name))
   }
 
