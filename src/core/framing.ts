@@ -35,7 +35,11 @@ export class LineDecoder {
     this.maxLineBytes = maxLineBytes
   }
 
-  /** Feeds a chunk; returns the lines it completed (possibly none). */
+  /**
+   * Feeds a chunk; returns the lines it completed (possibly none). A line that
+   * lies within one chunk is a view of that chunk, so callers must not reuse
+   * a chunk's memory afterwards (UDX and stdin hand over fresh buffers).
+   */
   push(chunk: Uint8Array): Line[] {
     const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     const lines: Line[] = []
