@@ -15,5 +15,9 @@ export default defineConfig({
   sourcemap: false,
   // Runtime dependencies stay in node_modules (native addons cannot be bundled).
   skipNodeModulesBundle: true,
+  // commander is needed by every start (--help too): bundled, it costs no module resolution.
+  noExternal: ['commander'],
+  // commander is CommonJS: give the bundle a real require() for its require('events') etc.
+  banner: { js: "import { createRequire as __p2pchatCreateRequire } from 'node:module'; const require = __p2pchatCreateRequire(import.meta.url);" },
   define: { __VERSION__: JSON.stringify(pkg.version) }
 })

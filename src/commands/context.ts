@@ -12,11 +12,11 @@ export interface CommandContext {
   homeDir: string
 }
 
-export function processContext(color?: boolean): CommandContext {
+export async function processContext(color?: boolean): Promise<CommandContext> {
   return {
     env: process.env,
     stdin: process.stdin,
-    output: new Output({ stdout: process.stdout, stderr: process.stderr, env: process.env, color }),
+    output: await Output.create({ stdout: process.stdout, stderr: process.stderr, env: process.env, color }),
     homeDir: os.homedir()
   }
 }

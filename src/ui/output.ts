@@ -1,4 +1,22 @@
-import { Chalk, type ChalkInstance } from 'chalk'
+/** The styling p2pchat uses: chalk's, or plain text when colour is off. */
+export interface Style {
+  dim(text: string): string
+  bold(text: string): string
+  red(text: string): string
+  yellow(text: string): string
+  ansi256(code: number): { bold(text: string): string }
+}
+
+const plain = (text: string) => text
+/** No colour: identity functions, and chalk is never loaded (it costs ~14 ms of startup). */
+export const PLAIN_STYLE: Style = { dim: plain, bold: plain, red: plain, yellow: plain, ansi256: () => ({ bold: plain }) }
+
+/** A chalk-backed style at a level, or the plain one for level 0. */
+export async function loadStyle(level: 0 | 1 | 2 | 3): Promise<Style> {
+  if (level === 0) return PLAIN_STYLE
+  const { Chalk } = await import('chalk')
+  return new Chalk({ level })
+}
 
 export interface OutputOptions {
   stdout: NodeJS.WritableStream & { isTTY?: boolean }
@@ -31,14 +49,23 @@ export function colorLevel(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, 
 export class Output {
   readonly stdout: OutputOptions['stdout']
   readonly stderr: OutputOptions['stderr']
-  readonly out: ChalkInstance
-  readonly err: ChalkInstance
+  readonly out: Style
+  readonly err: Style
 
-  constructor(opts: OutputOptions) {
+  /** Builds an Output, loading chalk only if some stream gets colour. */
+  static async create(opts: OutputOptions): Promise<Output> {
+    const [out, err] = await Promise.all([
+      loadStyle(colorLevel(opts.stdout, opts.env, opts.color)),
+      loadStyle(colorLevel(opts.stderr, opts.env, opts.color))
+    ])
+    return new Output(opts, out, err)
+  }
+
+  constructor(opts: OutputOptions, out: Style = PLAIN_STYLE, err: Style = PLAIN_STYLE) {
     this.stdout = opts.stdout
     this.stderr = opts.stderr
-    this.out = new Chalk({ level: colorLevel(opts.stdout, opts.env, opts.color) })
-    this.err = new Chalk({ level: colorLevel(opts.stderr, opts.env, opts.color) })
+    this.out = out
+    this.err = err
     // process.exit() must not lose lines still collected for this tick.
     process.once('exit', () => this.flush())
   }
