@@ -110,39 +110,41 @@ async function main() {
   for (const [lines, size] of QUICK ? [[20000, 64]] : [[100000, 64], [1000, 60 * 1024]]) {
     const payload = Buffer.alloc(lines * size, 0x61)
     for (let i = size - 1; i < payload.length; i += size) payload[i] = 0x0a
+    // Both receivers print what arrives on stdout (the p2pchat listener with a
+    // "[abcd1234] " prefix per line); the bench times first byte → last line
+    // on that stdout, the same way for both.
+    const receive = (proc, total) =>
+      new Promise((resolve) => {
+        let first = 0
+        let count = 0
+        proc.child.stdout.on('data', (d) => {
+          if (!first) first = performance.now()
+          for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) count++
+          if (count >= total) resolve(performance.now() - first)
+        })
+      })
     const L2 = listen()
     const K2 = await keyOf(L2)
-    let first = 0
-    let count = 0
-    let last = 0
-    const prefixed = size + 11 // "[abcd1234] " on each line at the listener
-    L2.child.stdout.on('data', (d) => {
-      if (!first) first = performance.now()
-      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) count++
-      if (count >= lines) last ||= performance.now()
-    })
+    const cliDone = receive(L2, lines)
     const c = cli(['connect', K2, '--bootstrap', B])
     c.child.stdin.end(payload)
-    await L2.waitFor(/left/, 'err', 120000)
-    while (!last) await new Promise((r) => setTimeout(r, 20))
-    const cliMs = last - first
-    const sink = raw(['sink', B])
-    const SK = (await sink.waitFor(/listening ([0-9a-f]{64})/))[1]
+    const cliMs = await cliDone
+    const printer = raw(['print', B])
+    const SK = (await printer.waitFor(/listening ([0-9a-f]{64})/, 'err'))[1]
+    const rawDone = receive(printer, lines)
     const rc = raw(['client', B, SK])
     rc.child.stdin.end(payload)
-    const m = await sink.waitFor(/done (\d+) ([\d.]+)/, 'out', 120000)
-    const rawMs = Number(m[2])
+    const rawMs = await rawDone
     const mb = payload.length / 1024 / 1024
     row(`throughput ${lines} × ${size} B (MB/s)`, mb / (cliMs / 1000), mb / (rawMs / 1000), 'MB/s', 0.9, 'higher')
     row(`throughput ${lines} × ${size} B (lines/s)`, lines / (cliMs / 1000), lines / (rawMs / 1000), 'l/s', 0.9, 'higher')
-    void prefixed
     L2.child.kill('SIGINT')
-    sink.child.kill()
+    printer.child.kill()
   }
 
   // 4. Latency: one line's round trip through an echo peer.
   const echo = raw(['echo', B])
-  const EK = (await echo.waitFor(/listening ([0-9a-f]{64})/))[1]
+  const EK = (await echo.waitFor(/listening ([0-9a-f]{64})/, 'err'))[1]
   const lat = {}
   for (const kind of ['cli', 'raw']) {
     const c = kind === 'cli' ? cli(['connect', EK, '--bootstrap', B]) : raw(['client', B, EK])

@@ -1,6 +1,6 @@
 // Baselines: the same jobs done with raw hyperdht streams, no p2pchat code.
 //   node raw.mjs client BOOTSTRAP KEY        stdin → stream, stream → stdout (like the chat example)
-//   node raw.mjs sink BOOTSTRAP              server: counts bytes, prints "listening KEY", then "done BYTES MS" at stream end
+//   node raw.mjs print BOOTSTRAP             server: the chat example's receiving side, prints what arrives on stdout
 //   node raw.mjs echo BOOTSTRAP              server: echoes every byte back; prints "listening KEY"
 import DHT from 'hyperdht'
 
@@ -21,17 +21,9 @@ if (mode === 'client') {
       socket.pipe(socket)
       return
     }
-    let bytes = 0
-    let first = 0
-    socket.on('data', (d) => {
-      if (!first) first = performance.now()
-      bytes += d.byteLength
-    })
-    socket.on('end', () => {
-      process.stdout.write(`done ${bytes} ${(performance.now() - first).toFixed(1)}\n`)
-      socket.end()
-    })
+    socket.pipe(process.stdout, { end: false })
+    socket.on('end', () => socket.end())
   })
   await server.listen(keyPair)
-  process.stdout.write(`listening ${keyPair.publicKey.toString('hex')}\n`)
+  process.stderr.write(`listening ${keyPair.publicKey.toString('hex')}\n`)
 }

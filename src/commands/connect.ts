@@ -125,7 +125,7 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
         peer.stream.once('open', () => {
           if (!outcome) ui.stage('confirming', 'connection open; waiting for the peer to answer…')
         })
-        peer.on('line', (line) => ui.message(peer.sender(), line))
+        peer.on('lines', (lines) => ui.messages(peer.sender(), lines))
         peer.on('drain', () => ui.drain())
 
         let failure: ChatError | null = null

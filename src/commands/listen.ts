@@ -119,7 +119,7 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
     listener.on('peer-left', (peer, error) => {
       if (!stopping) ui.peerLeft(peer.info(), error)
     })
-    listener.on('message', (peer, line) => ui.message(peer.sender(), line))
+    listener.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
     listener.on('refused', (hex, reason) => {
       const why = reason === 'full' ? `the room is full (${opts.maxPeers} peer${opts.maxPeers === 1 ? '' : 's'})` : 'not on the allow list'
       ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${listener.refusedCount}`)

@@ -13,7 +13,8 @@ export interface ListenerEvents {
   listening: []
   'peer-joined': [peer: PeerConnection]
   'peer-left': [peer: PeerConnection, error: ChatError | null]
-  message: [peer: PeerConnection, line: Line]
+  /** Lines from a peer (all those one chunk completed). */
+  messages: [peer: PeerConnection, lines: Line[]]
   /** A peer was turned away. */
   refused: [keyHex: string, reason: RefusalReason]
   /** The UDP path to a peer changed (relayed → direct). */
@@ -40,7 +41,7 @@ export interface ListenerOptions extends PeerOptions {
 
 /**
  * A room on one key. Lines typed locally go to every peer; lines from peers
- * are reported as 'message' events and, in room mode, forwarded to the other
+ * are reported as 'messages' events and, in room mode, forwarded to the other
  * peers as plain text `[name] text`, so a raw example-style peer reads them.
  */
 export class ChatListener extends EventEmitter<ListenerEvents> {
@@ -155,10 +156,11 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     peer.markConfirmed()
     this.peers.add(peer)
     const forward = this.opts.forward !== false
-    peer.on('line', (line) => {
-      this.emit('message', peer, line)
+    peer.on('lines', (lines) => {
+      this.emit('messages', peer, lines)
       if (forward && this.peers.size > 1) {
-        this.broadcast(Buffer.concat([Buffer.from(`[${peer.sender().name}] `), line.bytes]), peer)
+        // One buffer for the whole batch: one write per other peer.
+        this.broadcastRaw(prefixLines(`[${peer.sender().name}] `, lines), peer)
       }
     })
     peer.on('throttled', (n) => this.emit('throttled', peer, n))
@@ -171,4 +173,21 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     if (forward) this.broadcast(`* ${peer.info().name} joined`, peer)
     this.emit('peer-joined', peer)
   }
+}
+
+/** `prefix + line + \n` for every line, in one buffer. */
+export function prefixLines(prefix: string, lines: Line[]): Buffer {
+  const head = Buffer.from(prefix)
+  let total = 0
+  for (const l of lines) total += head.byteLength + l.bytes.byteLength + 1
+  const out = Buffer.allocUnsafe(total)
+  let at = 0
+  for (const l of lines) {
+    head.copy(out, at)
+    at += head.byteLength
+    out.set(l.bytes, at)
+    at += l.bytes.byteLength
+    out[at++] = 0x0a
+  }
+  return out
 }

@@ -8,7 +8,8 @@ import { PeerRateLimiter, type RateLimits } from './ratelimit.js'
 export interface PeerEvents {
   /** The peer answered on the encrypted stream: data flows both ways. */
   open: []
-  line: [line: Line]
+  /** The lines completed by one chunk of data (batched: the hot path). */
+  lines: [lines: Line[]]
   /** The peer finished sending (half-close); its final unterminated line was already delivered. */
   end: []
   drain: []
@@ -90,21 +91,21 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
 
     stream.on('data', (chunk: Buffer) => {
       const limiter = this.limiter
+      const lines = this.decoder.push(chunk)
       if (!limiter) {
-        for (const line of this.decoder.push(chunk)) this.emit('line', line)
+        if (lines.length > 0) this.emit('lines', lines)
         return
       }
       const now = this.now()
-      let dropped = 0
-      for (const line of this.decoder.push(chunk)) {
-        if (limiter.admit(line.bytes.byteLength + 1, now)) this.emit('line', line)
-        else dropped++
-      }
+      const admitted = lines.filter((line) => limiter.admit(line.bytes.byteLength + 1, now))
+      if (admitted.length > 0) this.emit('lines', admitted)
+      const dropped = lines.length - admitted.length
       if (dropped > 0) this.emit('throttled', dropped)
       if (limiter.flooding(now)) this.destroy(ChatError.flooding())
     })
     stream.on('end', () => {
-      for (const line of this.decoder.end()) this.emit('line', line)
+      const last = this.decoder.end()
+      if (last.length > 0) this.emit('lines', last)
       this.emit('end')
       // A chat is over when either side is done: finish ours too, so the
       // stream closes cleanly instead of waiting to be torn down.

@@ -78,8 +78,15 @@ export class Output {
    */
   message(text: string | Uint8Array): boolean {
     const bytes = typeof text === 'string' ? Buffer.from(text) : text
-    this.pending.push(bytes, NEWLINE)
-    this.pendingBytes += bytes.byteLength + 1
+    this.pending.push(bytes)
+    this.pendingBytes += bytes.byteLength
+    return this.write(NEWLINE)
+  }
+
+  /** Bytes that already end in newlines (a batch of lines), collected like message(). */
+  write(bytes: Uint8Array): boolean {
+    this.pending.push(bytes)
+    this.pendingBytes += bytes.byteLength
     if (this.pendingBytes >= FLUSH_BYTES) return this.flush()
     if (!this.scheduled) {
       this.scheduled = true

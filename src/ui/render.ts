@@ -2,11 +2,6 @@ import type { ChatError } from '../core/errors.js'
 import type { Line } from '../core/framing.js'
 import type { PeerInfo } from '../core/session.js'
 
-/** `[abcd1234] text` — how a listener shows a peer's line in pipe mode (bytes kept as sent). */
-export function formatPeerLine(shortKey: string, bytes: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(`[${shortKey}] `), bytes])
-}
-
 /** A notice for a line that was cut, or null for a whole line. */
 export function lineNotice(line: Line, verb: 'kept' | 'sent' = 'kept'): string | null {
   if (line.droppedBytes === 0) return null

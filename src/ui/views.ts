@@ -2,11 +2,12 @@ import readline from 'node:readline'
 import type { Ora } from 'ora'
 import { ChatError } from '../core/errors.js'
 import type { Line } from '../core/framing.js'
-import { DEFAULT_MAX_LINE_BYTES } from '../core/framing.js'
+import { DEFAULT_MAX_LINE_BYTES, encodeLines } from '../core/framing.js'
+import { prefixLines } from '../core/listener.js'
 import type { PeerInfo, Sender } from '../core/session.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
-import { HELP_TEXT, clockTime, formatPathSummary, formatPeerLine, formatPeerRow, lineNotice, parseInput, peerColor } from './render.js'
+import { HELP_TEXT, clockTime, formatPathSummary, formatPeerRow, lineNotice, parseInput, peerColor } from './render.js'
 import { sanitize } from './sanitize.js'
 
 /** What the UI may ask of the running session. */
@@ -33,7 +34,8 @@ export interface ChatUi {
   peerLeft(peer: PeerInfo, error: ChatError | null): void
   /** The UDP path to a peer changed (e.g. relayed → direct). */
   pathChanged(peer: PeerInfo, before: string): void
-  message(peer: Sender, line: Line): void
+  /** Lines one peer sent (a batch from one chunk). */
+  messages(peer: Sender, lines: Line[]): void
   notice(text: string): void
   /** Shows a fatal error; returns true when it was shown (the top level then stays quiet). */
   failed(error: ChatError): boolean
@@ -118,11 +120,14 @@ export class PipeUi implements ChatUi {
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.notice(`${peer.name} left${error ? ` (${error.message})` : ''}`)
   }
-  message(peer: Sender, line: Line): void {
-    const notice = lineNotice(line)
-    if (notice) this.notice(`${peer.name}: ${notice}`)
-    const body = this.opts.sanitize ? Buffer.from(sanitize(line.bytes)) : line.bytes
-    this.opts.output.message(this.role === 'listen' ? formatPeerLine(peer.name, body) : body)
+  messages(peer: Sender, lines: Line[]): void {
+    for (const line of lines) {
+      const notice = lineNotice(line)
+      if (notice) this.notice(`${peer.name}: ${notice}`)
+    }
+    const shown = this.opts.sanitize ? lines.map((l) => ({ bytes: Buffer.from(sanitize(l.bytes)), droppedBytes: 0 })) : lines
+    // The whole batch in one buffer: exactly the peer's bytes, prefixed by the sender on a listener.
+    this.opts.output.write(this.role === 'listen' ? prefixLines(`[${peer.name}] `, shown) : encodeLines(shown.map((l) => l.bytes)))
   }
   notice(text: string): void {
     this.opts.output.notice(text)
@@ -174,7 +179,10 @@ export class JsonUi implements ChatUi {
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.emit('peer-left', { key: peer.key, reason: error ? error.message : null })
   }
-  message(peer: Sender, line: Line): void {
+  messages(peer: Sender, lines: Line[]): void {
+    for (const line of lines) this.message(peer, line)
+  }
+  private message(peer: Sender, line: Line): void {
     const fields: Record<string, unknown> = { from: peer.key, name: peer.name, text: this.decoder.decode(line.bytes) }
     if (line.droppedBytes > 0) fields.droppedBytes = line.droppedBytes
     this.emit('message', fields)
@@ -280,7 +288,11 @@ export class InteractiveUi implements ChatUi {
     this.system(`${this.name(peer)} left${error ? ` (${error.message})` : ''}`)
   }
 
-  message(peer: Sender, line: Line): void {
+  messages(peer: Sender, lines: Line[]): void {
+    for (const line of lines) this.message(peer, line)
+  }
+
+  private message(peer: Sender, line: Line): void {
     const notice = lineNotice(line)
     if (notice) this.system(`${this.name(peer)}: ${notice}`)
     this.print(`${this.stamp()}${this.name(peer)}${this.c.dim(':')} ${sanitize(line.bytes)}`)
