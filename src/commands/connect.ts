@@ -4,7 +4,7 @@ import { defaultIdentityPath, generateIdentity, loadIdentity, type Identity } fr
 import { loadContacts } from '../core/contacts.js'
 import { toHex } from '../core/keys.js'
 import { openNode, resolveNetwork, resolveRelays } from '../core/network.js'
-import { resolveRelayAddresses } from '../core/path.js'
+import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
 import { Backoff } from '../core/backoff.js'
 import { dial, DEFAULT_IDLE_TIMEOUT_MS, type PeerConnection } from '../core/session.js'
@@ -107,8 +107,8 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
     const { dht, joined } = await openNode(network)
     try {
       if (mode !== 'interactive') ui.start(controller)
-      // Learn the relays' addresses (in the background) to tell relayed from direct.
-      const relayAddresses = relays.length ? resolveRelayAddresses(dht, relays, 5000) : Promise.resolve(new Map<string, string>())
+      // Watch the sockets hyperdht opens to relays, to tell relayed paths from direct ones.
+      const relayAddresses = trackRelaySockets(dht, (key) => key.equals(remoteKey))
       const backoff = new Backoff()
       let everConnected = false
       // Direct first; through a relay only when a direct path is impossible.
@@ -164,7 +164,7 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
         // Connected: flush what waited, then talk.
         backoff.reset()
         live = peer
-        peer.setRelayAddresses(await Promise.race([relayAddresses, sleep(2000).then(() => new Map<string, string>())]))
+        peer.setRelayAddresses(relayAddresses)
         let lastPath = formatPathSummary(peer.info())
         peer.on('path-changed', (info) => {
           ui.pathChanged(info, lastPath)

@@ -6,7 +6,7 @@ import { toHex, toZ32 } from '../core/keys.js'
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/ratelimit.js'
 import { ChatListener } from '../core/listener.js'
 import { formatBootstrap, joinNetwork, resolveNetwork, resolveRelays } from '../core/network.js'
-import { resolveRelayAddresses } from '../core/path.js'
+import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
 import { onInterrupt } from '../ui/signals.js'
 import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
@@ -46,7 +46,6 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
     floodGraceMs: opts.floodGrace !== undefined ? opts.floodGrace * 1000 : DEFAULT_RATE_LIMITS.floodGraceMs
   }
   const relays = resolveRelays(opts.relayThrough, ctx.env, (k) => contacts.resolve(k))
-  const relayAddresses = new Map<string, string>()
   const { identity, created } = await loadOrCreateIdentity(file)
 
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
@@ -63,7 +62,8 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       limits,
       nameOf: (hex) => contacts.displayName(hex),
       relayThrough: relays,
-      relayAddresses
+      // A listener dials nobody: every connection its node opens goes to a relay.
+      relayAddresses: trackRelaySockets(dht)
     })
     allowList?.watch()
     allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
@@ -144,12 +144,6 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       throw err
     }
 
-    if (relays.length) {
-      void resolveRelayAddresses(dht, relays, 5000).then((found) => {
-        for (const [addr, key] of found) relayAddresses.set(addr, key)
-        if (found.size < relays.length) ui.notice(`could not reach ${relays.length - found.size} of ${relays.length} relay(s) yet`)
-      })
-    }
     const hex = toHex(identity.publicKey)
     const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
     ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)

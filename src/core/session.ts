@@ -59,6 +59,7 @@ export interface PeerOptions {
 /** hyperdht peers send a keep-alive every 5 s: two missed ones and a margin means gone. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 12_000
 export const DEFAULT_MAX_QUEUE_BYTES = 1024 * 1024
+const KEEP_ALIVE_MS = 5000
 
 /**
  * One peer on an encrypted HyperDHT stream, speaking the line protocol.
@@ -87,7 +88,12 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.nameOf = opts.nameOf ?? ((hex) => hex.slice(0, 8))
     this.limiter = opts.limits ? new PeerRateLimiter(opts.limits, now()) : null
     this.maxQueueBytes = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES
-    if (opts.idleTimeoutMs) stream.setTimeout(opts.idleTimeoutMs)
+    if (opts.idleTimeoutMs) {
+      stream.setTimeout(opts.idleTimeoutMs)
+      // Our own keep-alives make the peer's idle timeout meaningful: hyperdht
+      // sets none on a server stream that starts relayed (lib/server.js).
+      stream.setKeepAlive(KEEP_ALIVE_MS)
+    }
 
     stream.on('data', (chunk: Buffer) => {
       const limiter = this.limiter
