@@ -1,33 +1,17 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import DHT from 'hyperdht'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupHomes, tempHome } from '../helpers/env.js'
+import { describe, expect, it } from 'vitest'
+import { tempHome } from '../helpers/env.js'
 import { hostilePeer } from '../helpers/hostile.js'
-import { createNetwork } from '../helpers/net.js'
-import { killAll, p2pchat, type Proc } from '../helpers/proc.js'
+import { useTestNetwork } from '../helpers/net.js'
+import { p2pchat, startListener, type Proc } from '../helpers/proc.js'
 
 // Who may connect (allow lists, max peers) and rooms, driven by raw hyperdht peers.
 
-let net: Awaited<ReturnType<typeof createNetwork>>
+const net = useTestNetwork()
 
-beforeAll(async () => {
-  net = await createNetwork()
-})
-afterEach(async () => {
-  await killAll()
-})
-afterAll(async () => {
-  await net?.close()
-  cleanupHomes()
-})
-
-async function listener(extra: string[] = [], env = tempHome().env): Promise<{ proc: Proc; key: string }> {
-  const proc = p2pchat(['listen', '--bootstrap', net.flag, ...extra], env)
-  const key = (await proc.waitFor(/listening on ([0-9a-f]{64})/))[1]!
-  await proc.waitFor('to chat, run')
-  return { proc, key }
-}
+const listener = (extra: string[] = [], env = tempHome().env) => startListener(net.flag, extra, env)
 
 function seedFor(n: number): { seed: string; key: string } {
   const seed = Buffer.alloc(32, n)

@@ -1,31 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupHomes, tempHome } from '../helpers/env.js'
-import { createNetwork } from '../helpers/net.js'
-import { killAll, p2pchat, type Proc } from '../helpers/proc.js'
+import { describe, expect, it } from 'vitest'
+import { tempHome } from '../helpers/env.js'
+import { useTestNetwork } from '../helpers/net.js'
+import { p2pchat, startListener } from '../helpers/proc.js'
 
-let net: Awaited<ReturnType<typeof createNetwork>>
+const net = useTestNetwork()
 
-beforeAll(async () => {
-  net = await createNetwork()
-})
-afterEach(async () => {
-  await killAll()
-})
-afterAll(async () => {
-  await net?.close()
-  cleanupHomes()
-})
-
-async function startListener(env = tempHome().env): Promise<{ proc: Proc; key: string }> {
-  const proc = p2pchat(['listen', '--bootstrap', net.flag], env)
-  const m = await proc.waitFor(/listening on ([0-9a-f]{64})/)
-  await proc.waitFor('to chat, run: p2pchat connect')
-  return { proc, key: m[1]! }
-}
+const listen = (env = tempHome().env) => startListener(net.flag, [], env)
 
 describe('listen + connect', () => {
   it('chats both ways, then the connector exits 0 when its stdin ends', async () => {
-    const { proc: listener, key } = await startListener()
+    const { proc: listener, key } = await listen()
     expect(listener.stderr).toContain(`p2pchat connect ${key} --bootstrap ${net.flag}`)
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     await client.waitFor(`connected to ${key}`)
@@ -45,7 +29,7 @@ describe('listen + connect', () => {
   })
 
   it('delivers 2 000 lines written before the connection opened, complete and in order', async () => {
-    const { proc: listener, key } = await startListener()
+    const { proc: listener, key } = await listen()
     const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`)
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     client.end(lines.join('\n') + '\n')
@@ -57,7 +41,7 @@ describe('listen + connect', () => {
   })
 
   it('serves three peers at once: each is shown with its key, and a typed line reaches all', async () => {
-    const { proc: listener, key } = await startListener()
+    const { proc: listener, key } = await listen()
     const clients = [0, 1, 2].map(() => p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env))
     await Promise.all(clients.map((c) => c.waitFor(`connected to ${key}`)))
     await listener.waitFor(/(joined[^]*){3}/)
@@ -73,7 +57,7 @@ describe('listen + connect', () => {
   })
 
   it('cuts a typed line longer than 64 KiB with a notice, and the next line arrives intact', async () => {
-    const { proc: listener, key } = await startListener()
+    const { proc: listener, key } = await listen()
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     client.end('y'.repeat(100_000) + '\nafter the long one\n')
     expect((await client.exit()).code).toBe(0)
@@ -85,17 +69,17 @@ describe('listen + connect', () => {
 
   it('keeps the same key across restarts with the same identity', async () => {
     const home = tempHome().env
-    const first = await startListener(home)
+    const first = await listen(home)
     first.proc.kill('SIGINT')
     expect((await first.proc.exit()).code).toBe(0)
-    const second = await startListener(home)
+    const second = await listen(home)
     expect(second.key).toBe(first.key)
     expect(first.proc.stderr).toContain('created a new identity')
     expect(second.proc.stderr).not.toContain('created a new identity')
   })
 
   it('on SIGINT closes its peers, unannounces and exits 0 within 2 s; connecting then says "peer not found"', async () => {
-    const { proc: listener, key } = await startListener()
+    const { proc: listener, key } = await listen()
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     await client.waitFor(`connected to ${key}`)
     const started = Date.now()
@@ -113,7 +97,7 @@ describe('listen + connect', () => {
   })
 
   it('on stdin end keeps listening: a peer can still connect afterwards', async () => {
-    const { proc: listener, key } = await startListener()
+    const { proc: listener, key } = await listen()
     listener.end()
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     client.end('still there?\n')
@@ -123,7 +107,7 @@ describe('listen + connect', () => {
   })
 
   it('Ctrl+C on connect closes the connection and exits 0', async () => {
-    const { proc: listener, key } = await startListener()
+    const { proc: listener, key } = await listen()
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     await client.waitFor(`connected to ${key}`)
     client.kill('SIGINT')

@@ -1,21 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupHomes, tempHome } from '../helpers/env.js'
-import { createNetwork } from '../helpers/net.js'
-import { killAll, p2pchat } from '../helpers/proc.js'
+import { describe, expect, it } from 'vitest'
+import { tempHome } from '../helpers/env.js'
+import { useTestNetwork } from '../helpers/net.js'
+import { p2pchat } from '../helpers/proc.js'
 import { PtyProc } from '../helpers/pty.js'
 
-let net: Awaited<ReturnType<typeof createNetwork>>
-
-beforeAll(async () => {
-  net = await createNetwork()
-})
-afterEach(async () => {
-  await killAll()
-})
-afterAll(async () => {
-  await net?.close()
-  cleanupHomes()
-})
+const net = useTestNetwork()
 
 async function ptyListener(extra: string[] = []): Promise<{ pty: PtyProc; key: string }> {
   const pty = new PtyProc(['listen', '--bootstrap', net.flag, ...extra], tempHome().env)

@@ -1,23 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupHomes, tempHome } from '../helpers/env.js'
-import { createNetwork } from '../helpers/net.js'
-import { killAll, p2pchat, rawPeer, type Proc } from '../helpers/proc.js'
+import { describe, expect, it } from 'vitest'
+import { tempHome } from '../helpers/env.js'
+import { useTestNetwork } from '../helpers/net.js'
+import { p2pchat, rawPeer, type Proc } from '../helpers/proc.js'
 
 // The plain HyperDHT chat example (test/fixtures/raw-peer.mjs) must chat with
 // p2pchat in both roles: the wire is UTF-8 lines and nothing else.
 
-let net: Awaited<ReturnType<typeof createNetwork>>
-
-beforeAll(async () => {
-  net = await createNetwork()
-})
-afterEach(async () => {
-  await killAll()
-})
-afterAll(async () => {
-  await net?.close()
-  cleanupHomes()
-})
+const net = useTestNetwork()
 
 async function rawListener(extra: string[] = []): Promise<{ raw: Proc; key: string }> {
   const raw = rawPeer(['listen', net.flag, ...extra])

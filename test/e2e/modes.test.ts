@@ -1,20 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupHomes, tempHome } from '../helpers/env.js'
-import { createNetwork } from '../helpers/net.js'
-import { killAll, p2pchat, rawPeer, type Proc } from '../helpers/proc.js'
+import { describe, expect, it } from 'vitest'
+import { tempHome } from '../helpers/env.js'
+import { useTestNetwork } from '../helpers/net.js'
+import { p2pchat, rawPeer, type Proc } from '../helpers/proc.js'
 
-let net: Awaited<ReturnType<typeof createNetwork>>
-
-beforeAll(async () => {
-  net = await createNetwork()
-})
-afterEach(async () => {
-  await killAll()
-})
-afterAll(async () => {
-  await net?.close()
-  cleanupHomes()
-})
+const net = useTestNetwork()
 
 const HOSTILE = Buffer.concat([Buffer.from('x\x1b[31mred\x1b]8;;http://evil\x07link\x1b]8;;\x07\x07\u202eabc'), Buffer.from([0xc3, 0x28, 0x00]), Buffer.from('\n')])
 

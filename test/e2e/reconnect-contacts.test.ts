@@ -1,22 +1,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupHomes, tempHome } from '../helpers/env.js'
-import { createNetwork } from '../helpers/net.js'
-import { killAll, p2pchat } from '../helpers/proc.js'
+import { describe, expect, it } from 'vitest'
+import { tempHome } from '../helpers/env.js'
+import { useTestNetwork } from '../helpers/net.js'
+import { p2pchat } from '../helpers/proc.js'
 
-let net: Awaited<ReturnType<typeof createNetwork>>
-
-beforeAll(async () => {
-  net = await createNetwork()
-})
-afterEach(async () => {
-  await killAll()
-})
-afterAll(async () => {
-  await net?.close()
-  cleanupHomes()
-})
+const net = useTestNetwork()
 
 describe('connect --reconnect', () => {
   it('survives a listener restart on the same identity; lines typed while away are delivered after', async () => {

@@ -131,3 +131,11 @@ export async function killAll(): Promise<void> {
   for (const p of procs) p.kill('SIGKILL')
   await Promise.all(procs.map((p) => p.exited))
 }
+
+/** Starts `p2pchat listen` on a network and waits until it has announced its key. */
+export async function startListener(bootstrap: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ proc: Proc; key: string }> {
+  const proc = p2pchat(['listen', '--bootstrap', bootstrap, ...extra], env)
+  const key = (await proc.waitFor(/listening on ([0-9a-f]{64})/))[1]!
+  await proc.waitFor('to chat, run')
+  return { proc, key }
+}
