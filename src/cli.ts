@@ -138,6 +138,7 @@ async function main(argv: string[]): Promise<number> {
     .command('bootstrap')
     .description('run a private DHT on this machine (for offline use, tests, or a team network)')
     .option('--host <ip>', 'IPv4 address peers will reach this machine on', '127.0.0.1')
+    // 49737: the documented default; a literal here keeps core modules out of --help's startup.
     .option('-p, --port <port>', 'UDP port of the bootstrap node (0 picks a free one)', parsePort, 49737)
     .action(async (opts) => {
       const { bootstrap } = await import('./commands/bootstrap.js')

@@ -1,6 +1,6 @@
 import { EXIT } from '../core/errors.js'
 import { formatBootstrap } from '../core/network.js'
-import { DEFAULT_BOOTSTRAP_PORT, startPrivateNetwork } from '../core/privnet.js'
+import { startPrivateNetwork } from '../core/privnet.js'
 import { onInterrupt } from '../ui/signals.js'
 import type { CommandContext } from './context.js'
 
@@ -23,4 +23,3 @@ export async function bootstrap(opts: BootstrapOptions, ctx: CommandContext): Pr
   return EXIT.OK
 }
 
-export { DEFAULT_BOOTSTRAP_PORT }

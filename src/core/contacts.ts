@@ -2,7 +2,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ChatError, EXIT } from './errors.js'
 import { writeFileAtomic } from './fsutil.js'
-import { isKey, parseKey, shortKey, toHex } from './keys.js'
+import { isKey, parseKey } from './keys.js'
 
 /** An address book: names for public keys. Stored as JSON, 0600, next to the identity. */
 export class Contacts {
@@ -100,4 +100,3 @@ export async function saveContacts(file: string, contacts: Contacts): Promise<vo
   await writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n', { overwrite: true })
 }
 
-export { shortKey, toHex }

@@ -17,7 +17,6 @@ export interface PrivateNetworkOptions {
   extraNodes?: number
 }
 
-export const DEFAULT_BOOTSTRAP_PORT = 49737
 
 /**
  * A small private DHT: a bootstrapper that knows its own address (so it never

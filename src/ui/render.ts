@@ -1,4 +1,3 @@
-import type { ChatError } from '../core/errors.js'
 import type { Line } from '../core/framing.js'
 import type { PeerInfo } from '../core/session.js'
 
@@ -6,10 +5,6 @@ import type { PeerInfo } from '../core/session.js'
 export function lineNotice(line: Line, verb: 'kept' | 'sent' = 'kept'): string | null {
   if (line.droppedBytes === 0) return null
   return `line too long: ${verb} the first ${line.bytes.length} bytes, dropped ${line.droppedBytes}`
-}
-
-export function describeClose(error: ChatError | null): string {
-  return error ? ` (${error.message})` : ''
 }
 
 /** `HH:MM:SS` in local time. */
