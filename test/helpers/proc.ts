@@ -17,9 +17,14 @@ export class Proc {
   private waiters: Array<() => void> = []
 
   constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+    // NO_COLOR for plain output; FORCE_COLOR removed, not emptied: Node warns
+    // on stderr when both are set, and in a terminal that warning lands in the
+    // middle of a spinner's frames.
+    const fullEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...env }
+    if (!('FORCE_COLOR' in env)) delete fullEnv.FORCE_COLOR
     this.child = spawn(cmd, args, {
       cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...env },
+      env: fullEnv,
       stdio: ['pipe', 'pipe', 'pipe']
     })
     live.add(this)
