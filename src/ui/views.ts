@@ -230,7 +230,7 @@ export class InteractiveUi implements ChatUi {
 
   constructor(
     private readonly opts: UiOptions,
-    private readonly makeSpinner: (o: { text: string; stream: NodeJS.WritableStream; discardStdin: boolean }) => Ora
+    private readonly makeSpinner: (o: { text: string; stream: NodeJS.WritableStream; discardStdin: boolean; isEnabled: boolean }) => Ora
   ) {
     this.out = opts.output.stdout
     this.now = opts.now ?? Date.now
@@ -242,8 +242,15 @@ export class InteractiveUi implements ChatUi {
 
   stage(stage: Stage, detail: string): void {
     if (!this.spinner) {
-      // ora must not touch stdin (its default raw mode would swallow typing).
-      this.spinner = this.makeSpinner({ text: detail, stream: this.opts.output.stderr, discardStdin: false }).start()
+      // ora must not touch stdin (its default raw mode would swallow typing),
+      // and animates whenever stderr is a terminal: its own check also turns
+      // animation off whenever a CI variable is set, even in a real terminal.
+      this.spinner = this.makeSpinner({
+        text: detail,
+        stream: this.opts.output.stderr,
+        discardStdin: false,
+        isEnabled: Boolean((this.opts.output.stderr as { isTTY?: boolean }).isTTY)
+      }).start()
     } else {
       this.spinner.text = detail
     }
