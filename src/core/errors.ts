@@ -217,6 +217,5 @@ export function explainHolepunchFailure(error: ChatError, ctx: { localNatRandom:
   if (!ctx.relaysConfigured) {
     message += "; a relay would help: run 'p2pchat relay' on a machine both peers can reach and pass its key with --relay-through KEY (or set P2PCHAT_RELAY)"
   }
-  const explained = new ChatError(error.code, message, error.exitCode, { cause: error })
-  return explained
+  return new ChatError(error.code, message, error.exitCode, { cause: error })
 }
