@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { ChatError, EXIT } from './core/errors.js'
+import { isOutputLoss, routeOutputLoss } from './ui/signals.js'
 import type { CommandContext } from './commands/context.js'
 
 declare const __VERSION__: string
@@ -184,10 +185,14 @@ function parsePort(value: string): number {
   return Number(value)
 }
 
-// A reader that went away (`p2pchat connect KEY | head -1`) ends the program quietly.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(EXIT.OK)
-})
+// A reader that went away (`p2pchat listen | head -1`) or a closed terminal
+// (EIO) ends the program quietly: through the running command's shutdown when
+// it has one (a listener must unannounce first), else at once.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (isOutputLoss(err) && !routeOutputLoss(err)) process.exit(EXIT.OK)
+  })
+}
 process.on('unhandledRejection', (reason) => {
   process.stderr.write(`p2pchat: unexpected error: ${reason instanceof Error ? reason.message : String(reason)}\n`)
   process.exit(EXIT.INTERNAL)

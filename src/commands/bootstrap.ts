@@ -1,7 +1,7 @@
 import { EXIT } from '../core/errors.js'
 import { formatBootstrap } from '../core/network.js'
 import { startPrivateNetwork } from '../core/privnet.js'
-import { onInterrupt } from '../ui/signals.js'
+import { installShutdown } from '../ui/signals.js'
 import type { CommandContext } from './context.js'
 
 export interface BootstrapOptions {
@@ -10,16 +10,22 @@ export interface BootstrapOptions {
 }
 
 export async function bootstrap(opts: BootstrapOptions, ctx: CommandContext): Promise<number> {
-  const net = await startPrivateNetwork({ host: opts.host, port: opts.port })
-  const value = formatBootstrap(net.bootstrap)
-  // stdout: just the value, for scripts; the explanation goes to stderr.
-  ctx.output.message(value)
-  ctx.output.notice(`private DHT running: 1 bootstrap node + ${net.nodes.length - 1} persistent nodes on ${opts.host}`)
-  ctx.output.notice(`use it with: --bootstrap ${value}   (or: export P2PCHAT_BOOTSTRAP=${value})`)
-  ctx.output.notice('press Ctrl+C to stop')
-  await new Promise<void>((resolve) => {
-    onInterrupt(() => void net.close().finally(resolve))
-  })
-  return EXIT.OK
+  // First of all: a signal while the nodes start still stops them cleanly.
+  const shutdown = installShutdown()
+  try {
+    const net = await startPrivateNetwork({ host: opts.host, port: opts.port })
+    if (!shutdown.signal.aborted) {
+      const value = formatBootstrap(net.bootstrap)
+      // stdout: just the value, for scripts; the explanation goes to stderr.
+      ctx.output.message(value)
+      ctx.output.notice(`private DHT running: 1 bootstrap node + ${net.nodes.length - 1} persistent nodes on ${opts.host}`)
+      ctx.output.notice(`use it with: --bootstrap ${value}   (or: export P2PCHAT_BOOTSTRAP=${value})`)
+      ctx.output.notice('press Ctrl+C to stop')
+    }
+    await shutdown.stopped
+    await net.close()
+    return EXIT.OK
+  } finally {
+    shutdown.dispose()
+  }
 }
-

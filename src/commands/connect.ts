@@ -8,7 +8,7 @@ import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
 import { Backoff } from '../core/backoff.js'
 import { dial, DEFAULT_IDLE_TIMEOUT_MS, type PeerConnection } from '../core/session.js'
-import { onInterrupt } from '../ui/signals.js'
+import { installShutdown, type Shutdown } from '../ui/signals.js'
 import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
@@ -37,6 +37,16 @@ function retryable(error: ChatError): boolean {
 }
 
 export async function connect(keyArg: string, opts: ConnectOptions, ctx: CommandContext): Promise<number> {
+  // First of all, so that SIGINT, SIGTERM, SIGHUP or a lost stdout at any phase end it cleanly.
+  const shutdown = installShutdown()
+  try {
+    return await chat(keyArg, opts, ctx, shutdown)
+  } finally {
+    shutdown.dispose()
+  }
+}
+
+async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   const { output } = ctx
   // Validate everything before touching the network.
   const contacts = await loadContacts(contactsPath(ctx))
@@ -60,7 +70,7 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
       resolve(o)
     }
   })
-  onInterrupt(() => settle({ code: EXIT.OK, error: null, reason: 'disconnected' }))
+  void shutdown.stopped.then(() => settle({ code: EXIT.OK, error: null, reason: 'disconnected' }))
 
   // Lines typed or piped before a connection is confirmed wait here, in
   // order, and are flushed when it is; reading pauses while it is full.

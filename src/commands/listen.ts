@@ -5,10 +5,10 @@ import { loadContacts } from '../core/contacts.js'
 import { toHex, toZ32 } from '../core/keys.js'
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/ratelimit.js'
 import { ChatListener } from '../core/listener.js'
-import { formatBootstrap, joinNetwork, resolveNetwork, resolveRelays } from '../core/network.js'
+import { formatBootstrap, openNode, resolveNetwork, resolveRelays } from '../core/network.js'
 import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
-import { onInterrupt } from '../ui/signals.js'
+import { installShutdown, type Shutdown } from '../ui/signals.js'
 import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
@@ -29,7 +29,21 @@ export interface ListenOptions {
   relayThrough?: string[]
 }
 
+/** Test seam: how often (ms) a listener checks that the DHT still holds its announcement (default 30 000). */
+const ANNOUNCE_CHECK_ENV = 'P2PCHAT_ANNOUNCE_CHECK_MS'
+
 export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<number> {
+  // First of all: a signal or a lost terminal at any phase (loading, joining,
+  // announcing, serving) ends the listener through the one shutdown path.
+  const shutdown = installShutdown()
+  try {
+    return await serve(opts, ctx, shutdown)
+  } finally {
+    shutdown.dispose()
+  }
+}
+
+async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   const { output } = ctx
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   const file = opts.identity ?? defaultIdentityPath(ctx.env, ctx.homeDir)
@@ -51,10 +65,18 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
   const ui = await createUi(mode, { output, stdin: ctx.stdin, timestamps: opts.timestamps, sanitize: opts.sanitize })
   if (created) ui.notice(`created a new identity in ${file}`)
+  if (shutdown.signal.aborted) return 0
+  const checkEnv = ctx.env[ANNOUNCE_CHECK_ENV]
 
   try {
     ui.stage('joining', 'joining the DHT…')
-    const dht = await joinNetwork(network)
+    const { dht, joined } = await openNode(network)
+    await shutdown.race(joined)
+    if (shutdown.signal.aborted) {
+      await dht.destroy().catch(() => {})
+      ui.closed('listener stopped')
+      return 0
+    }
     const listener = new ChatListener(dht, identity, {
       allow: allowList ? (hex) => allowList.allows(hex) : undefined,
       maxPeers: opts.maxPeers,
@@ -63,28 +85,24 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       nameOf: (hex) => contacts.displayName(hex),
       relayThrough: relays,
       // A listener dials nobody: every connection its node opens goes to a relay.
-      relayAddresses: trackRelaySockets(dht)
+      relayAddresses: trackRelaySockets(dht),
+      announceCheckMs: checkEnv && /^\d+$/.test(checkEnv) ? Number(checkEnv) : undefined
     })
     allowList?.watch()
     allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
     allowList?.on('error', (err) => ui.notice(`allow file not reloaded, keeping the previous list: ${err.message}`))
 
     let stopping = false
-    let quit = () => {}
-    const stopped = new Promise<void>((resolve) => {
-      const stop = () => {
-        if (stopping) return
-        stopping = true
-        ui.stop()
-        allowList?.close()
-        void listener.close().finally(() => {
-          ui.closed('listener stopped')
-          resolve()
-        })
-      }
-      onInterrupt(stop)
-      quit = stop
-    })
+    // The one way out from here on, whatever the phase: stop reading, then
+    // close what was started, in order: peers, unannounce, the DHT node.
+    const stop = async (): Promise<number> => {
+      stopping = true
+      ui.stop()
+      allowList?.close()
+      await listener.close()
+      ui.closed('listener stopped')
+      return 0
+    }
 
     const controller: ChatController = {
       role: 'listen',
@@ -103,7 +121,7 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       },
       // stdin ending only ends typing: keep serving until signalled.
       inputEnded: () => {},
-      quit: () => quit()
+      quit: () => shutdown.stop('quit')
     }
 
     const paths = new WeakMap<object, string>()
@@ -136,26 +154,46 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       t.at = now
     })
 
-    ui.stage('announcing', 'announcing the key on the DHT…')
+    listener.on('probed', (verdict) => {
+      if (verdict === 'stale') ui.notice('a previous listener with this identity did not answer (it crashed or lost its network): replacing its stale announcement')
+      if (verdict === 'unknown') ui.notice('could not tell in time whether another listener serves this identity; announcing anyway')
+    })
+    listener.on('rival', () => ui.notice('another listener with this identity tried to start and was refused'))
+    listener.on('reannounced', () =>
+      ui.notice('the announcement of this key was lost (another process with this identity announced it and left?): announcing it again')
+    )
+
+    ui.stage('announcing', 'checking that no other listener serves this identity, then announcing the key…')
     try {
-      await listener.listen()
+      await shutdown.race(listener.listen({ signal: shutdown.signal }))
     } catch (err) {
       await listener.close()
       throw err
     }
+    if (shutdown.signal.aborted) return await stop()
 
     const hex = toHex(identity.publicKey)
     const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
     ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)
+    if (allowList) ui.notice(describeAllowList(allowList.size, opts))
     if (opts.qr) {
       const { renderQr } = await import('../ui/qr.js')
       ui.notice(`scan to get the key:\n${renderQr(hex)}`)
     }
     ui.start(controller)
-    await stopped
-    return 0
+    await shutdown.stopped
+    return await stop()
   } catch (err) {
     ui.stop()
     throw showFailure(err, ui)
   }
+}
+
+/** What a listener with an allow list says when it starts: who may join. */
+function describeAllowList(count: number, opts: ListenOptions): string {
+  const from = [opts.allow?.length ? '--allow' : '', opts.allowFile !== undefined ? `--allow-file ${opts.allowFile}, re-read when it changes` : '']
+    .filter(Boolean)
+    .join(' and ')
+  if (count === 0) return `no key may join yet: the allow list is empty (${from})`
+  return `only ${count} allowed key${count === 1 ? '' : 's'} may join (${from}); others are refused`
 }

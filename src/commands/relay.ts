@@ -1,9 +1,9 @@
 import path from 'node:path'
 import { defaultIdentityPath, loadOrCreateIdentity } from '../core/identity.js'
 import { toHex, toZ32 } from '../core/keys.js'
-import { formatBootstrap, joinNetwork, resolveNetwork } from '../core/network.js'
+import { formatBootstrap, openNode, resolveNetwork } from '../core/network.js'
 import { RelayService } from '../core/relay.js'
-import { onInterrupt } from '../ui/signals.js'
+import { installShutdown, type Shutdown } from '../ui/signals.js'
 import type { CommandContext } from './context.js'
 
 export interface RelayOptions {
@@ -13,6 +13,16 @@ export interface RelayOptions {
 }
 
 export async function relay(opts: RelayOptions, ctx: CommandContext): Promise<number> {
+  // First of all, so that a signal at any phase ends it cleanly (and unannounces).
+  const shutdown = installShutdown()
+  try {
+    return await serveRelay(opts, ctx, shutdown)
+  } finally {
+    shutdown.dispose()
+  }
+}
+
+async function serveRelay(opts: RelayOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   const { output } = ctx
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   // Its own identity by default: a relay must not share a key with a listener on the same machine.
@@ -20,13 +30,23 @@ export async function relay(opts: RelayOptions, ctx: CommandContext): Promise<nu
   const { identity, created } = await loadOrCreateIdentity(file)
   if (created) output.notice(`created a relay identity in ${file}`)
 
-  const dht = await joinNetwork(network)
+  if (shutdown.signal.aborted) return 0
+  const { dht, joined } = await openNode(network)
+  await shutdown.race(joined)
+  if (shutdown.signal.aborted) {
+    await dht.destroy().catch(() => {})
+    return 0
+  }
   const service = new RelayService(dht, identity)
   try {
-    await service.listen()
+    await shutdown.race(service.listen())
   } catch (err) {
     await service.close()
     throw err
+  }
+  if (shutdown.signal.aborted) {
+    await service.close()
+    return 0
   }
   const hex = toHex(identity.publicKey)
   // stdout: the key alone, for scripts.
@@ -43,13 +63,10 @@ export async function relay(opts: RelayOptions, ctx: CommandContext): Promise<nu
     last = line
   }
   const timer = setInterval(report, opts.statsInterval * 1000)
-  await new Promise<void>((resolve) => {
-    onInterrupt(() => {
-      clearInterval(timer)
-      report()
-      void service.close().finally(resolve)
-    })
-  })
+  await shutdown.stopped
+  clearInterval(timer)
+  report()
+  await service.close()
   return 0
 }
 

@@ -77,6 +77,13 @@ export class AllowList extends EventEmitter<AllowListEvents> {
     this.watching = false
   }
 
+  /** How many distinct keys are allowed now. */
+  get size(): number {
+    let n = this.fixed.size
+    for (const key of this.fileKeys) if (!this.fixed.has(key)) n++
+    return n
+  }
+
   allows(keyHex: string): boolean {
     return this.fixed.has(keyHex) || this.fileKeys.has(keyHex)
   }

@@ -85,6 +85,15 @@ export class ChatError extends Error {
     return new ChatError('TOO_SLOW', `disconnected: did not read its messages (over ${Math.round(maxQueueBytes / 1024)} KiB waiting)`, EXIT.CONNECTION_LOST)
   }
 
+  /** Another live listener already serves this identity's key (found by probing before announcing). */
+  static identityInUse(keyHex: string): ChatError {
+    return new ChatError(
+      'IDENTITY_IN_USE',
+      `another listener is already serving this identity's key ${keyHex.slice(0, 8)}… (on this machine or another): stop that one first, or start this one with another identity (--identity FILE; create one with 'p2pchat keygen --out FILE')`,
+      EXIT.IDENTITY
+    )
+  }
+
   static network(message: string): ChatError {
     return new ChatError('NETWORK_UNREACHABLE', message, EXIT.NETWORK)
   }
@@ -100,8 +109,11 @@ const DHT_ERRORS: Record<string, { message: string; exitCode: ExitCode }> = {
     message: 'connection failed: the peer was found but did not accept the connection',
     exitCode: EXIT.CONNECTION_FAILED
   },
+  // A p2pchat listener answers a key it does not accept with an error reply
+  // (see ChatListener's firewall), so this arrives within a round trip.
   SERVER_ERROR: {
-    message: 'connection refused: the peer rejected the connection',
+    message:
+      "connection refused: the listener did not accept this key (it may use an allow list); show your key with 'p2pchat whoami' and ask to be allowed",
     exitCode: EXIT.CONNECTION_FAILED
   },
   SERVER_INCOMPATIBLE: {

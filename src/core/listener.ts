@@ -1,13 +1,35 @@
 import { EventEmitter } from 'node:events'
-import type { default as DHT, KeyPair, NoiseStream, Server } from 'hyperdht'
-import type { ChatError } from './errors.js'
+import type { default as DHT, HandshakePayload, KeyPair, NoiseStream, Server } from 'hyperdht'
+import { ChatError } from './errors.js'
 import { encodeLine, type Line } from './framing.js'
 import { toHex } from './keys.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerOptions } from './session.js'
 
 const FULL_ROOM_LINGER_MS = 2000
+/** The whole probe for another live listener on our key (see probe()). */
+export const PROBE_TIMEOUT_MS = 15_000
+/**
+ * After the probe's handshake request reached a node holding a record of our
+ * key: how long to wait for a live listener to answer before calling the
+ * record stale. hyperdht gives one such request 4 tries 1 s apart (dht-rpc),
+ * and sends the first two at once, so this is its own per-node verdict; it
+ * only skips the third node hyperdht would try next (another 4 s).
+ */
+export const PROBE_STALE_AFTER_MS = 4500
+/** How often a listener checks that the DHT still holds its announcement. */
+export const ANNOUNCE_CHECK_MS = 30_000
+/** Most names listed in the "who is in the room" line sent to a new peer. */
+const ROOM_NAMES_SHOWN = 10
 
 export type RefusalReason = 'not-allowed' | 'full'
+
+/**
+ * What the probe before announcing found on our key: nobody ('free'), a
+ * record nobody answers for ('stale': a listener that crashed or lost its
+ * network), no verdict in time ('unknown'), or stopped ('aborted'). A live
+ * listener is not a verdict: listen() throws IDENTITY_IN_USE.
+ */
+export type ProbeVerdict = 'free' | 'stale' | 'unknown' | 'aborted'
 
 export interface ListenerEvents {
   listening: []
@@ -17,6 +39,12 @@ export interface ListenerEvents {
   messages: [peer: PeerConnection, lines: Line[]]
   /** A peer was turned away. */
   refused: [keyHex: string, reason: RefusalReason]
+  /** What the probe before announcing found (not emitted for a live listener: listen() throws). */
+  probed: [verdict: ProbeVerdict]
+  /** Another listener with our identity probed the key before announcing, and was answered (so it refuses to start). */
+  rival: []
+  /** The DHT no longer held our announcement (e.g. another process with our identity announced and then unannounced): announcing again. */
+  reannounced: []
   /** The UDP path to a peer changed (relayed → direct). */
   'path-changed': [peer: PeerConnection]
   /** A peer exceeded its rate limit: `droppedLines` of its lines were dropped. */
@@ -37,6 +65,11 @@ export interface ListenerOptions extends PeerOptions {
   relayThrough?: Buffer[]
   /** host:port → relay key, filled in when known: tells relayed peers from direct ones. */
   relayAddresses?: Map<string, string>
+  /** See PROBE_TIMEOUT_MS and PROBE_STALE_AFTER_MS. */
+  probeTimeoutMs?: number
+  probeStaleAfterMs?: number
+  /** See ANNOUNCE_CHECK_MS; 0 turns the check off. */
+  announceCheckMs?: number
 }
 
 /**
@@ -52,6 +85,9 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private readonly opts: ListenerOptions
   private server: Server | null = null
   private closing: Promise<void> | null = null
+  private cancelProbe: (() => void) | null = null
+  private checkTimer: NodeJS.Timeout | null = null
+  private announcementLost = false
 
   constructor(dht: DHT, keyPair: KeyPair, opts: ListenerOptions = {}) {
     super()
@@ -64,28 +100,141 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     return this.keyPair.publicKey
   }
 
-  /** Announces the key on the DHT and starts accepting peers. */
-  async listen(): Promise<void> {
+  /**
+   * Makes sure no live listener serves our key (see probe()), then announces
+   * it and starts accepting peers. Throws IDENTITY_IN_USE when one does.
+   * Returns without announcing when `signal` aborts or close() is called
+   * meanwhile; close() then undoes whatever was started.
+   */
+  async listen(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const verdict = await this.probe(opts.signal)
+    if (verdict === 'aborted' || this.closing) return
+    this.emit('probed', verdict)
+
+    const own = this.keyPair.publicKey
     const allow = this.opts.allow
-    const firewall = allow
-      ? (remotePublicKey: Buffer) => {
-          const hex = toHex(remotePublicKey)
-          if (allow(hex)) return false
-          this.refuse(hex, 'not-allowed')
-          return true // reject: the peer never gets a session
-        }
-      : undefined
+    const firewall = (remotePublicKey: Buffer, payload: HandshakePayload | null) => {
+      // Another listener with our identity probing the key (see probe()):
+      // let hyperdht answer it, so it knows we are alive. It opens nothing.
+      if (remotePublicKey.equals(own) && payload && !payload.udx) {
+        this.emit('rival')
+        return false
+      }
+      if (!allow) return false
+      const hex = toHex(remotePublicKey)
+      if (allow(hex)) return false
+      this.refuse(hex, 'not-allowed')
+      return answerRefusal(payload)
+    }
     const relays = this.opts.relayThrough
     const server = this.dht.createServer(
       {
-        ...(firewall ? { firewall } : {}),
+        firewall,
         ...(relays?.length ? { relayThrough: relays.length === 1 ? relays[0]! : relays } : {})
       },
       (stream) => this.accept(stream)
     )
     this.server = server
     await server.listen(this.keyPair)
+    if (this.closing) return
+    this.scheduleAnnouncementCheck()
     this.emit('listening')
+  }
+
+  /**
+   * Looks for a live listener on our key before we announce it, by dialing
+   * the key with our own key pair (so only a holder of our secret key can
+   * do this). The handshake carries no data channel (no `udx`), which every
+   * hyperdht server answers with an error reply and no connection, whatever
+   * its firewall does with other keys (a p2pchat listener's firewall lets
+   * this through and reports a rival). So: an answer = live; PEER_NOT_FOUND
+   * = free; a record without an answer = stale (see PROBE_STALE_AFTER_MS).
+   */
+  private async probe(signal?: AbortSignal): Promise<ProbeVerdict> {
+    if (signal?.aborted || this.closing) return 'aborted'
+    const { default: NoiseWrap } = await import('hyperdht/lib/noise-wrap.js')
+    const staleAfter = this.opts.probeStaleAfterMs ?? PROBE_STALE_AFTER_MS
+    const verdict = await new Promise<ProbeVerdict | 'live'>((resolve) => {
+      let settled = false
+      let staleTimer: NodeJS.Timeout | undefined
+      const finish = (v: ProbeVerdict | 'live') => {
+        if (settled) return
+        settled = true
+        clearTimeout(overall)
+        clearTimeout(staleTimer)
+        signal?.removeEventListener('abort', onabort)
+        this.cancelProbe = null
+        stream.destroy()
+        resolve(v)
+      }
+      const onabort = () => finish('aborted')
+      const createHandshake = (keyPair: KeyPair, remotePublicKey: Buffer) => {
+        const handshake = new NoiseWrap(keyPair, remotePublicKey)
+        const send = handshake.send.bind(handshake)
+        const recv = handshake.recv.bind(handshake)
+        // Sent once, when the lookup reached the first node holding a record of the key.
+        handshake.send = (payload) => {
+          staleTimer ??= setTimeout(() => finish('stale'), staleAfter)
+          return send({ ...payload, udx: null })
+        }
+        // Called only with a server's answer: someone live holds our key.
+        handshake.recv = (noise) => {
+          const reply = recv(noise)
+          finish('live')
+          return reply
+        }
+        return handshake
+      }
+      const stream = this.dht.connect(this.keyPair.publicKey, { keyPair: this.keyPair, createHandshake })
+      stream.on('open', () => finish('live'))
+      stream.on('error', (err: { code?: string }) => {
+        if (err.code === 'PEER_NOT_FOUND') finish('free')
+        else if (err.code === 'PEER_CONNECTION_FAILED') finish('stale')
+        else if (err.code === 'NODE_DESTROYED') finish('aborted')
+        else finish('unknown')
+      })
+      stream.on('close', () => finish('unknown'))
+      const overall = setTimeout(() => finish('unknown'), this.opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS)
+      signal?.addEventListener('abort', onabort)
+      this.cancelProbe = onabort
+    })
+    if (verdict === 'live') throw ChatError.identityInUse(toHex(this.keyPair.publicKey))
+    return verdict
+  }
+
+  /**
+   * hyperdht re-announces only every ~5 minutes. An announcement can vanish
+   * sooner: another process with our identity announcing and then
+   * unannouncing removes it from the nodes. So look it up every
+   * `announceCheckMs` and, if no node holds a record of the key any more,
+   * ask the announcer to refresh (it does within 3 s).
+   */
+  private scheduleAnnouncementCheck(): void {
+    const every = this.opts.announceCheckMs ?? ANNOUNCE_CHECK_MS
+    if (!every || this.closing) return
+    this.checkTimer = setTimeout(() => {
+      void this.checkAnnouncement().finally(() => this.scheduleAnnouncementCheck())
+    }, every)
+  }
+
+  private async checkAnnouncement(): Promise<void> {
+    const server = this.server
+    if (!server || this.closing) return
+    const query = this.dht.findPeer(this.keyPair.publicKey)
+    try {
+      await query.finished()
+    } catch {
+      return // offline: nothing to conclude
+    }
+    if (this.closing || query.closestReplies.length === 0) return
+    if (query.closestReplies.some((reply) => reply.value && reply.value.byteLength > 0)) {
+      this.announcementLost = false
+      return
+    }
+    server.refresh()
+    // One notice per loss, however many checks it takes to come back.
+    if (!this.announcementLost) this.emit('reannounced')
+    this.announcementLost = true
   }
 
   /** Sends one line to every connected peer. Returns how many peers it went to. */
@@ -115,6 +264,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   }
 
   private async doClose(): Promise<void> {
+    this.cancelProbe?.()
+    if (this.checkTimer) clearTimeout(this.checkTimer)
     const unannounce = this.server ? this.server.close().catch(() => {}) : Promise.resolve()
     const peers = [...this.peers]
     for (const peer of peers) peer.end()
@@ -140,6 +291,13 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       return
     }
     const peer = new PeerConnection(stream, this.opts)
+    // The firewall already answered these with an error; should a stream
+    // still arrive (the allow file changed meanwhile), it gets nothing.
+    if (this.opts.allow && !this.opts.allow(peer.remoteKeyHex)) {
+      stream.on('error', () => {})
+      stream.destroy()
+      return
+    }
     const max = this.opts.maxPeers
     if (max !== undefined && this.peers.size >= max) {
       // Politely: tell them why before closing.
@@ -170,9 +328,36 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       if (forward && !this.closing) this.broadcast(`* ${peer.info().name} left`)
       this.emit('peer-left', peer, error)
     })
-    if (forward) this.broadcast(`* ${peer.info().name} joined`, peer)
+    if (forward) {
+      // Tell the newcomer who is here, as one plain line (a raw peer reads it too).
+      const others = [...this.peers].filter((p) => p !== peer && !p.isClosed).map((p) => p.sender().name)
+      peer.sendBounded(roomLine(others))
+      this.broadcast(`* ${peer.info().name} joined`, peer)
+    }
     this.emit('peer-joined', peer)
   }
+}
+
+/**
+ * Makes hyperdht answer a handshake it would otherwise drop: a payload
+ * without a data channel (`udx`) gets an error reply (ERROR.ABORTED, which
+ * the dialer sees at once as SERVER_ERROR) and no connection is set up
+ * (hyperdht 6.32.0 lib/server.js computes the reply from the payload right
+ * after the firewall). A silent drop would leave the dialer waiting ~8 s for
+ * PEER_CONNECTION_FAILED, which reads like a dead listener.
+ */
+function answerRefusal(payload: HandshakePayload | null): boolean {
+  if (!payload || typeof payload !== 'object') return true // cannot answer: drop
+  payload.udx = null
+  return false
+}
+
+/** The line a peer joining a room gets: who else is there. */
+export function roomLine(others: string[]): string {
+  if (others.length === 0) return '* you are the only peer here'
+  const shown = others.slice(0, ROOM_NAMES_SHOWN).join(', ')
+  const more = others.length > ROOM_NAMES_SHOWN ? ` and ${others.length - ROOM_NAMES_SHOWN} more` : ''
+  return `* in the room: ${shown}${more} (${others.length} other${others.length === 1 ? '' : 's'})`
 }
 
 /** `prefix + line + \n` for every line, in one buffer. */

@@ -44,14 +44,32 @@ declare module 'hyperdht' {
     setTimeout(ms: number): void
   }
 
+  /** The Noise handshake payload (lib/messages.js noisePayload); `udx` absent = no data channel. */
+  export interface HandshakePayload {
+    version: number
+    error: number
+    firewall: number
+    udx: Record<string, unknown> | null
+    [field: string]: unknown
+  }
+
+  /** lib/noise-wrap.js: what connect's and createServer's `createHandshake` option returns. */
+  export interface Handshake {
+    send(payload: HandshakePayload): Buffer
+    recv(noise: Buffer): HandshakePayload
+    final(): unknown
+  }
+
   export interface ServerOptions {
-    firewall?: (remotePublicKey: Buffer, remoteHandshakePayload: unknown) => boolean
+    firewall?: (remotePublicKey: Buffer, remoteHandshakePayload: HandshakePayload | null) => boolean
     relayThrough?: Buffer | Buffer[] | null
   }
 
   export interface Server extends EventEmitter {
     listen(keyPair?: KeyPair): Promise<void>
     close(): Promise<void>
+    /** Asks the announcer to announce again now (within its 3 s loop). */
+    refresh(): void
     address(): ({ publicKey: Buffer } & HostPort) | null
     readonly publicKey: Buffer | null
   }
@@ -82,11 +100,30 @@ declare module 'hyperdht' {
     ready(): Promise<void>
     fullyBootstrapped(): Promise<void>
     address(): HostPort & { family: number }
-    connect(publicKey: Buffer, opts?: { keyPair?: KeyPair; relayThrough?: Buffer | Buffer[] | null }): NoiseStream
+    connect(
+      publicKey: Buffer,
+      opts?: {
+        keyPair?: KeyPair
+        relayThrough?: Buffer | Buffer[] | null
+        createHandshake?: (keyPair: KeyPair, remotePublicKey: Buffer) => Handshake
+      }
+    ): NoiseStream
+    /** A DHT query for the nodes closest to the key; a reply's `value` is the peer record the node holds, or null. */
+    findPeer(publicKey: Buffer): { finished(): Promise<void>; closestReplies: Array<{ value: Buffer | null }> }
     createRawStream(opts?: Record<string, unknown>): RawStream
     createServer(opts?: ServerOptions, onconnection?: (socket: NoiseStream) => void): Server
     destroy(opts?: { force?: boolean }): Promise<void>
     toArray(): HostPort[]
+  }
+}
+
+declare module 'hyperdht/lib/noise-wrap.js' {
+  import type { Handshake, KeyPair } from 'hyperdht'
+  export default class NoiseWrap implements Handshake {
+    constructor(keyPair: KeyPair, remotePublicKey: Buffer | null)
+    send: Handshake['send']
+    recv: Handshake['recv']
+    final: Handshake['final']
   }
 }
 

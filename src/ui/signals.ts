@@ -1,20 +1,90 @@
 import { EXIT } from '../core/errors.js'
 
+/** Why a command is stopping: a signal, the terminal or reader going away, or the user (/quit). */
+export type StopReason = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'output-lost' | 'quit'
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/** The stdout/stderr errors that mean nobody reads us any more (reader gone, terminal closed). */
+export function isOutputLoss(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code
+  return code === 'EPIPE' || code === 'EIO'
+}
+
+let active: Shutdown | null = null
+
 /**
- * First SIGINT/SIGTERM: run `graceful` (once). A second one: exit at once,
- * as users expect from a second Ctrl+C.
+ * For the top level's stdout/stderr error handler: hands a lost output to the
+ * running command's shutdown, if one is installed (a listener must unannounce
+ * before it goes). Returns false when nobody took it: then exit at once.
  */
-export function onInterrupt(graceful: () => void): () => void {
-  let count = 0
-  const handler = () => {
-    count++
-    if (count === 1) graceful()
-    else process.exit(EXIT.INTERRUPTED)
+export function routeOutputLoss(err: unknown): boolean {
+  if (!active || !isOutputLoss(err)) return false
+  active.stop('output-lost')
+  return true
+}
+
+/**
+ * The one way a long-running command (listen, connect, relay, bootstrap)
+ * ends. Installed first thing in the command, so every phase (loading,
+ * joining, announcing, serving) is covered: SIGINT, SIGTERM, SIGHUP and a lost
+ * stdout/stderr all abort `signal`; each phase watches it, abandons what it
+ * was waiting for and closes what it started. A second SIGINT or SIGTERM
+ * exits at once (130), as users expect from a second Ctrl+C.
+ */
+export class Shutdown {
+  private readonly controller = new AbortController()
+  readonly signal: AbortSignal = this.controller.signal
+  private readonly handlers = new Map<NodeJS.Signals, () => void>()
+  /** Resolves with the reason on the first stop. */
+  readonly stopped: Promise<StopReason>
+  private resolveStopped!: (reason: StopReason) => void
+
+  constructor(private readonly proc: NodeJS.Process = process) {
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = resolve
+    })
+    for (const sig of SIGNALS) {
+      const handler = () => {
+        if (!this.signal.aborted) this.stop(sig)
+        // Impatient: a second Ctrl+C (or TERM) leaves now. A HUP while
+        // stopping (terminal closed meanwhile) lets the shutdown finish.
+        else if (sig !== 'SIGHUP') proc.exit(EXIT.INTERRUPTED)
+      }
+      this.handlers.set(sig, handler)
+      proc.on(sig, handler)
+    }
+    active = this
   }
-  process.on('SIGINT', handler)
-  process.on('SIGTERM', handler)
-  return () => {
-    process.off('SIGINT', handler)
-    process.off('SIGTERM', handler)
+
+  get reason(): StopReason | null {
+    return this.signal.aborted ? (this.signal.reason as StopReason) : null
   }
+
+  /** Starts the shutdown (idempotent: the first reason wins). */
+  stop(reason: StopReason): void {
+    if (this.signal.aborted) return
+    this.controller.abort(reason)
+    this.resolveStopped(reason)
+  }
+
+  /**
+   * Waits for `work`, or for a stop, whichever comes first: then `undefined`
+   * (check `signal.aborted`). A failure of `work` before any stop propagates.
+   */
+  async race<T>(work: Promise<T>): Promise<T | undefined> {
+    work.catch(() => {}) // if abandoned, its failure no longer matters
+    return Promise.race([work, this.stopped.then(() => undefined)])
+  }
+
+  /** Removes the signal handlers (stdout/stderr loss is still routed here until the process exits). */
+  dispose(): void {
+    for (const [sig, handler] of this.handlers) this.proc.off(sig, handler)
+    this.handlers.clear()
+  }
+}
+
+/** Installs the shutdown of a long-running command. Call it before anything that can block. */
+export function installShutdown(proc: NodeJS.Process = process): Shutdown {
+  return new Shutdown(proc)
 }

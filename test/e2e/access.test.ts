@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { hostilePeer } from '../helpers/hostile.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat, startListener, type Proc } from '../helpers/proc.js'
+import { p2pchat, rawPeer, startListener, type Proc } from '../helpers/proc.js'
 
 // Who may connect (allow lists, max peers) and rooms, driven by raw hyperdht peers.
 
@@ -37,12 +37,30 @@ describe('who may connect', () => {
     no.kill()
   })
 
+  it('a key not on the allow list is refused at once and told why; the listener says who may join', async () => {
+    const { proc, key } = await listener(['--allow', seedFor(4).key])
+    await proc.waitFor('* only 1 allowed key may join (--allow); others are refused\n')
+    const { env } = tempHome()
+    const started = Date.now()
+    const stranger = p2pchat(['connect', key, '--bootstrap', net.flag], env)
+    const { code } = await stranger.exit(20_000)
+    const took = Date.now() - started
+    expect(code).toBe(5)
+    expect(stranger.stderr).toContain(
+      "p2pchat: connection refused: the listener did not accept this key (it may use an allow list); show your key with 'p2pchat whoami' and ask to be allowed\n"
+    )
+    // Answered, not dropped: no 8 s wait for a listener that looks dead.
+    expect(took).toBeLessThan(5000)
+    await proc.waitFor(/refused [0-9a-f]{8} .*not on the allow list; refused so far: 1/)
+  })
+
   it('--allow-file is re-read when it changes; an empty file admits nobody', async () => {
     const { dir, env } = tempHome()
     const file = path.join(dir, 'allowed.txt')
     fs.writeFileSync(file, '# nobody yet\n\n')
     const peer = seedFor(3)
     const { proc, key } = await listener(['--allow-file', file], env)
+    await proc.waitFor(`* no key may join yet: the allow list is empty (--allow-file ${file}, re-read when it changes)\n`)
     const first = hostilePeer(net.flag, key, ['--seed', peer.seed, 'stdin'])
     await proc.waitFor('refused so far: 1')
     expect(first.stderr).not.toContain('open')
@@ -116,6 +134,20 @@ describe('rooms', () => {
     star.proc.write('marker\n')
     await d.waitFor('marker\n', 'stdout')
     expect(d.stdout).toBe('marker\n')
+  })
+
+  it('tells a peer who joins who is already in the room, in one plain line (a raw peer reads it too)', async () => {
+    const { proc, key } = await listener()
+    const first = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await first.waitFor('* you are the only peer here\n', 'stdout')
+    const a = (await proc.waitFor(/([0-9a-f]{8}) joined/))[1]!
+    const second = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await second.waitFor(`* in the room: ${a} (1 other)\n`, 'stdout')
+    const b = (await proc.waitFor(new RegExp(`(?!${a})([0-9a-f]{8}) joined`)))[1]!
+    const raw = rawPeer(['connect', net.flag, key])
+    await raw.waitFor(`* in the room: ${a}, ${b} (2 others)\n`, 'stdout')
+    // The newcomer gets the list first; the others hear of it as before.
+    await first.waitFor(`* ${b} joined\n`, 'stdout')
   })
 
   it('shows contact names instead of short keys, and connect and --allow accept them', async () => {

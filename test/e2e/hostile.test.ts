@@ -146,8 +146,10 @@ describe('hostile peers', () => {
     // 4 MB forwarded towards the stuck peer.
     const line = 'z'.repeat(1000)
     for (let i = 0; i < 4000; i++) proc.write(`${line}\n`)
-    await talker.waitUntil(() => talker.stdout.length >= 4000 * 1001, '4000 forwarded lines', 20_000)
-    expect(talker.stdout).toBe(`${line}\n`.repeat(4000))
+    // After the room's greeting line.
+    await talker.waitUntil(() => talker.stdout.length - talker.stdout.indexOf('\n') - 1 >= 4000 * 1001, '4000 forwarded lines', 20_000)
+    expect(talker.stdout).toMatch(/^\* in the room: [0-9a-f]{8} \(1 other\)\n/)
+    expect(talker.stdout.replace(/^.*\n/, '')).toBe(`${line}\n`.repeat(4000))
     await assertServing(proc, key)
   })
 })
