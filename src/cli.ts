@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { ChatError, EXIT } from './core/errors.js'
 import { isOutputLoss, routeOutputLoss } from './ui/signals.js'
@@ -198,6 +199,12 @@ process.on('unhandledRejection', (reason) => {
   process.exit(EXIT.INTERNAL)
 })
 
+const startedOnTerminal = [0, 1, 2].map((fd) => isatty(fd))
 process.exitCode = await main(process.argv)
+// The terminal was closed under us (SIGHUP; a hung-up terminal is no longer
+// a tty): Node 20 aborts a normal exit when it cannot restore that terminal's
+// mode (nodejs/node#51519, fixed in #58200). The command has shut down
+// cleanly by now, so end by the signal, as a hung-up program does.
+if (startedOnTerminal.some((was, fd) => was && !isatty(fd))) process.kill(process.pid, 'SIGHUP')
 // Nothing may keep a finished command alive (stdin, timers, sockets).
 process.exit()

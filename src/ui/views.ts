@@ -9,6 +9,7 @@ import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
 import { HELP_TEXT, clockTime, formatPathSummary, formatPeerRow, lineNotice, parseInput, peerColor } from './render.js'
 import { sanitize } from './sanitize.js'
+import { routeOutputLoss } from './signals.js'
 
 /** What the UI may ask of the running session. */
 export interface ChatController {
@@ -331,6 +332,8 @@ export class InteractiveUi implements ChatUi {
     // Ctrl+C in raw mode reaches readline, not the process: hand it on so the
     // one shutdown path (first graceful, second immediate) handles it.
     rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'))
+    // A closed terminal (EIO, e.g. from readline's setRawMode): the same as losing stdout.
+    rl.on('error', (err) => routeOutputLoss(err))
     rl.on('close', () => {
       if (this.rl === rl) {
         this.rl = null

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
 import { p2pchat, Proc, startListener } from '../helpers/proc.js'
+import { PtyProc } from '../helpers/pty.js'
 
 // How a listener starts and ends: one live listener per key, and every way it
 // stops (signals at any phase, a lost stdout) unannounces the key.
@@ -122,6 +123,26 @@ describe('every way a listener ends unannounces', () => {
     expect(proc.stdout).not.toContain('"type":"error"')
     expect(proc.stderr).not.toMatch(/^\s+at /m)
   })
+
+  it('closing the terminal of an interactive listener unannounces its key', async () => {
+    const pty = new PtyProc(['listen', '--bootstrap', net.flag], tempHome().env)
+    const rows = await pty.waitForScreen(/listening on [0-9a-f]{64}/)
+    const key = /listening on ([0-9a-f]{64})/.exec(rows.join('\n'))![1]!
+    await pty.waitForScreen('type /help for commands')
+    // Killing `script` closes the terminal: the listener gets SIGHUP and EIO.
+    pty.kill('SIGKILL')
+    await pty.exit()
+    // We cannot wait for the listener itself (not our child): ask the DHT.
+    // A key still announced by a dead listener answers exit 5 after 8 s.
+    const deadline = Date.now() + 15_000
+    let code: number | null = null
+    while (code !== 4 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 300))
+      const late = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+      code = (await late.exit(20_000)).code
+    }
+    expect(code).toBe(4)
+  }, 40_000)
 
   it('SIGHUP ends a connect cleanly: exit 0, and the listener sees the peer leave', async () => {
     const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
