@@ -155,8 +155,8 @@ describe('every way a listener ends unannounces', () => {
 
   it('relay: SIGTERM while joining exits 0; SIGHUP while serving exits 0 and unannounces', async () => {
     const joining = p2pchat(['relay', '--bootstrap', `127.0.0.1:${silent.address().port}`], tempHome().env)
-    // Joining through a silent bootstrap takes about 6 s and prints nothing until it is done.
-    await new Promise((r) => setTimeout(r, 1000))
+    // Printed just before joining, which through a silent bootstrap takes about 6 s.
+    await joining.waitFor('created a relay identity')
     joining.kill('SIGTERM')
     expect(await joining.exit()).toEqual({ code: 0, signal: null })
 
