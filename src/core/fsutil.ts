@@ -256,10 +256,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: 
     if (await tryCreateLock(lock, mine)) break
     const owner = await readLock(lock)
     if (owner === undefined) continue // vanished meanwhile: try again at once
-    if (isStale(owner, lock, staleMs)) {
-      await breakLock(lock, owner)
-      continue
-    }
+    if (isStale(owner, lock, staleMs) && (await breakLock(lock, owner))) continue
     if (Date.now() >= deadline) {
       const who = owner ? `process ${owner.pid} on ${owner.host} since ${new Date(owner.time).toISOString()}` : 'another process'
       throw new FileError('ELOCKED', file, `it is locked by ${who} (lock file ${lock}); if no p2pchat is running, remove the lock file`)
@@ -326,21 +323,35 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Removes a stale lock without removing a fresh one that replaced it in
- * between: rename it aside (atomic), check it is the one judged stale, and
- * if it is not, put it back (link, which cannot clobber a newer lock).
+ * Removes a stale lock without removing a fresh one that replaced it: the
+ * judgement may rest on an old read (its owner finished and exited, and
+ * someone else holds the lock now). So breakers take turns through
+ * `<lock>.break` (O_EXCL), and under it re-read the lock and remove it only
+ * if it is still the very record judged stale. Nobody can create a new lock
+ * while the stale one is in place, so nothing fresh is removed. A `.break`
+ * file older than 5 s belongs to a breaker that died and is removed.
+ * Returns true when the stale lock was removed.
  */
-async function breakLock(lock: string, judged: LockRecord | null): Promise<void> {
-  const aside = `${lock}.${process.pid}.${randomBytes(6).toString('hex')}.stale`
+async function breakLock(lock: string, judged: LockRecord | null): Promise<boolean> {
+  const breaker = `${lock}.break`
   try {
-    await fs.rename(lock, aside)
-  } catch {
-    return // someone else broke or released it
+    await fs.writeFile(breaker, String(process.pid), { flag: 'wx', mode: 0o600 })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw explainFsError(err, lock)
+    const since = lockMtime(breaker)
+    if (since !== null && Date.now() - since > 5000) await fs.rm(breaker, { force: true }).catch(() => {})
+    return false
   }
-  const moved = await readLock(aside)
-  const same = judged === null ? moved === null : moved?.nonce === judged.nonce && moved.pid === judged.pid && moved.time === judged.time
-  if (!same) await fs.link(aside, lock).catch(() => {})
-  await fs.rm(aside, { force: true }).catch(() => {})
+  try {
+    const now = await readLock(lock)
+    if (now === undefined) return true // gone meanwhile
+    const same = judged === null ? now === null : now !== null && now.nonce === judged.nonce && now.pid === judged.pid && now.time === judged.time
+    if (!same) return false
+    await fs.rm(lock, { force: true })
+    return true
+  } finally {
+    await fs.rm(breaker, { force: true }).catch(() => {})
+  }
 }
 
 /**
