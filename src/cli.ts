@@ -1,8 +1,9 @@
 import { isatty } from 'node:tty'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { ChatError, EXIT } from './core/errors.js'
+import { ChatError, escapeControls, EXIT } from './core/errors.js'
 import { isOutputLoss, routeOutputLoss } from './ui/signals.js'
 import type { CommandContext } from './commands/context.js'
+import type { Output } from './ui/output.js'
 
 declare const __VERSION__: string
 
@@ -13,18 +14,22 @@ declare const __VERSION__: string
  */
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK
+  let output: Output | undefined
   const program = new Command()
     .name('p2pchat')
     .description('Chat with another machine by its public key, over HyperDHT (hole-punched, end-to-end encrypted).')
     .version(__VERSION__, '-V, --version')
     .option('--no-color', 'disable colour')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'p2pchat: ')) })
+    // commander's errors are printed by the one catch below, as one line.
+    .configureOutput({ outputError: () => {} })
+    .helpCommand(false)
 
   const ctx = async (): Promise<CommandContext> => {
     const { processContext } = await import('./commands/context.js')
-    return processContext(program.opts().color as boolean | undefined)
+    const context = await processContext(program.opts().color as boolean | undefined)
+    output = context.output
+    return context
   }
   const uiOptions = (cmd: Command) =>
     cmd
@@ -37,8 +42,13 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('keygen')
     .description('create an identity (ed25519 key pair) and print its public key')
-    .option('-o, --out <file>', 'where to write the identity (default: $XDG_CONFIG_HOME/p2pchat/identity.json)')
+    .option('-o, --out <file>', 'where to write the identity (default: $XDG_CONFIG_HOME/p2pchat/identity.json)', filePath)
     .option('-f, --force', 'replace an existing identity file (changes your public key)')
+    .addHelpText('after', examples([
+      ['p2pchat keygen', 'create your default identity; prints its public key'],
+      ['p2pchat keygen --out ~/work-id.json', 'a second identity, for: listen --identity ~/work-id.json'],
+      ['KEY=$(p2pchat keygen --out id.json)', 'the hex key alone is on stdout, for scripts']
+    ]))
     .action(async (opts) => {
       const { keygen } = await import('./commands/keygen.js')
       exitCode = await keygen(opts, await ctx())
@@ -47,18 +57,23 @@ async function main(argv: string[]): Promise<number> {
   const listenCmd = program
     .command('listen')
     .description('announce your public key and chat with everyone who connects')
-    .option('-i, --identity <file>', 'identity file (default: $XDG_CONFIG_HOME/p2pchat/identity.json, created if missing)')
+    .option('-i, --identity <file>', 'identity file; must exist (default: $XDG_CONFIG_HOME/p2pchat/identity.json, created if missing)', filePath)
     .addOption(bootstrapOption())
     .option('--qr', 'also show the public key as a QR code')
-    .option('--allow <key-or-contact>', 'only accept this peer (repeatable)', collect)
-    .option('--allow-file <file>', 'only accept the keys listed in this file (one per line, # comments; re-read when it changes)')
+    .option('--allow <key-or-contact>', 'only accept this peer (repeatable; a contact name is resolved at start)', collect)
+    .option('--allow-file <file>', 'only accept the keys listed in this file (one per line, # comments; re-read when it changes)', filePath)
     .option('--no-forward', 'do not forward peers\' lines to each other (only the listener sees them)')
     .option('--max-peers <n>', 'refuse peers beyond this many, politely', parseCount)
     .option('--rate-lines <n>', 'per-peer limit, lines per second (0: none; default 2000)', parseCount)
     .option('--rate-bytes <n>', 'per-peer limit, bytes per second (0: none; default 4194304)', parseCount)
-    .option('--flood-grace <seconds>', 'disconnect a peer kept over its limits this long (default 10)', parsePositive)
+    .option('--flood-grace <seconds>', `disconnect a peer kept over its limits this long (default 10; at most ${LIMITS.floodGrace})`, seconds(LIMITS.floodGrace))
     .option('--relay-through <key>', 'pair incoming connections through this relay too (repeatable; env: P2PCHAT_RELAY)', collect)
   uiOptions(listenCmd)
+    .addHelpText('after', examples([
+      ['p2pchat listen', 'announce your key; anyone who has it can join'],
+      ['p2pchat listen --allow alice --allow-file ~/friends.txt', 'only these peers may join'],
+      ['tail -f build.log | p2pchat listen --no-forward', 'broadcast a log to whoever connects']
+    ]))
     .action(async (opts) => {
       const { listen } = await import('./commands/listen.js')
       exitCode = await listen(opts, await ctx())
@@ -68,12 +83,17 @@ async function main(argv: string[]): Promise<number> {
     .command('connect')
     .description('connect to a listening peer by its public key and chat')
     .argument('<key>', 'the peer\'s public key (64 hex or 52 z-base-32 characters) or a contact name')
-    .option('-i, --identity <file>', 'identity file (default: the default identity if it exists, else a throwaway key)')
+    .option('-i, --identity <file>', 'identity file; must exist (default: the default identity if it exists, else a throwaway key)', filePath)
     .addOption(bootstrapOption())
-    .option('-t, --timeout <seconds>', 'give up connecting after this many seconds (per attempt)', parsePositive, 30)
+    .option('-t, --timeout <seconds>', `give up connecting after this many seconds, per attempt (default 30; at most ${LIMITS.timeout})`, seconds(LIMITS.timeout), 30)
     .option('--reconnect', 'when the connection drops, keep retrying (with backoff) and resume')
     .option('--relay-through <key>', 'if no direct path can be punched, connect through this relay (repeatable; env: P2PCHAT_RELAY)', collect)
   uiOptions(connectCmd)
+    .addHelpText('after', examples([
+      ['p2pchat connect alice', 'chat with a contact (see: p2pchat contacts add)'],
+      ["printf 'backup done\\n' | p2pchat connect KEY", 'send a line from a script; exits 0 once delivered'],
+      ['p2pchat connect KEY --reconnect --relay-through RELAYKEY', 'stay connected, through a relay if needed']
+    ]))
     .action(async (key: string, opts) => {
       const { connect } = await import('./commands/connect.js')
       exitCode = await connect(key, opts, await ctx())
@@ -82,9 +102,19 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('relay')
     .description('run a blind relay for peers that cannot reach each other directly (it sees only encrypted bytes)')
-    .option('-i, --identity <file>', 'relay identity (default: $XDG_CONFIG_HOME/p2pchat/relay.json, created if missing)')
+    .option('-i, --identity <file>', 'relay identity; must exist (default: $XDG_CONFIG_HOME/p2pchat/relay.json, created if missing)', filePath)
     .addOption(bootstrapOption())
-    .option('--stats-interval <seconds>', 'how often to print the counters when they change', parsePositive, 10)
+    .option(
+      '--stats-interval <seconds>',
+      `how often to print the counters when they change (default 10; ${LIMITS.statsIntervalMin} to ${LIMITS.statsInterval})`,
+      seconds(LIMITS.statsInterval, LIMITS.statsIntervalMin),
+      10
+    )
+    .addHelpText('after', examples([
+      ['p2pchat relay', 'run a relay on a machine both peers can reach; prints its key'],
+      ['p2pchat relay --stats-interval 60', 'report the counters at most once a minute'],
+      ['P2PCHAT_RELAY=RELAYKEY p2pchat connect alice', 'how peers use it']
+    ]))
     .action(async (opts) => {
       const { relay } = await import('./commands/relay.js')
       exitCode = await relay(opts, await ctx())
@@ -94,7 +124,12 @@ async function main(argv: string[]): Promise<number> {
     .command('doctor')
     .description('check DHT connectivity, this host\'s public address and NAT type, and what they mean')
     .addOption(bootstrapOption())
-    .option('--json', 'print the findings as one JSON object')
+    .option('--json', 'print the findings (or the error) as one JSON object')
+    .addHelpText('after', examples([
+      ['p2pchat doctor', 'can this machine reach the DHT, and will hole punching work?'],
+      ['p2pchat doctor --json', 'the same as one JSON object, for scripts'],
+      ['p2pchat doctor --bootstrap 127.0.0.1:49737', 'check a private network (see: p2pchat bootstrap)']
+    ]))
     .action(async (opts) => {
       const { doctor } = await import('./commands/doctor.js')
       exitCode = await doctor(opts, await ctx())
@@ -103,19 +138,44 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('whoami')
     .description('print the public key of an identity (no network)')
-    .option('-i, --identity <file>', 'identity file (default: $XDG_CONFIG_HOME/p2pchat/identity.json)')
+    .option('-i, --identity <file>', 'identity file (default: $XDG_CONFIG_HOME/p2pchat/identity.json)', filePath)
+    .addHelpText('after', examples([
+      ['p2pchat whoami', 'your public key, hex then z-base-32, to give to others'],
+      ['p2pchat whoami --identity ~/work-id.json', 'the key of another identity file']
+    ]))
     .action(async (opts) => {
       const { whoami } = await import('./commands/whoami.js')
       exitCode = await whoami(opts, await ctx())
     })
 
-  const contacts = program.command('contacts').description('your address book: names for keys')
+  const contactsList = async () => {
+    const { contactsList } = await import('./commands/contacts.js')
+    exitCode = await contactsList(await ctx())
+  }
+  const contacts = program
+    .command('contacts')
+    .description('your address book: names for keys (without a subcommand: list them)')
+    .allowExcessArguments()
+    .addHelpText('after', examples([
+      ['p2pchat contacts add alice KEY', 'save a key under a name'],
+      ['p2pchat contacts', 'list them (name<TAB>key)'],
+      ['p2pchat connect alice', 'use a name wherever a key is expected']
+    ]))
+    .action(async (_opts, cmd: Command) => {
+      // Bare `contacts` lists; anything else here is a subcommand that does not exist.
+      if (cmd.args.length > 0) throw ChatError.usage(`unknown command 'contacts ${cmd.args[0]}' (use: add, list, remove)`)
+      await contactsList()
+    })
   contacts
     .command('add')
     .description('save a key under a name')
     .argument('<name>', 'a short name: letters, digits, . _ -')
     .argument('<key>', 'the key: 64 hex or 52 z-base-32 characters')
     .option('-f, --force', 'replace the key of an existing name')
+    .addHelpText('after', examples([
+      ['p2pchat contacts add alice KEY', 'KEY as printed by her p2pchat listen or whoami'],
+      ['p2pchat contacts add alice NEWKEY --force', 'alice has a new key']
+    ]))
     .action(async (name: string, key: string, opts) => {
       const { contactsAdd } = await import('./commands/contacts.js')
       exitCode = await contactsAdd(name, key, opts, await ctx())
@@ -123,14 +183,19 @@ async function main(argv: string[]): Promise<number> {
   contacts
     .command('list')
     .description('list saved contacts (name<TAB>key)')
-    .action(async () => {
-      const { contactsList } = await import('./commands/contacts.js')
-      exitCode = await contactsList(await ctx())
-    })
+    .addHelpText('after', examples([
+      ['p2pchat contacts list', 'one name<TAB>key line per contact'],
+      ["p2pchat contacts list | cut -f1", 'just the names']
+    ]))
+    .action(contactsList)
   contacts
     .command('remove')
     .description('forget a contact')
     .argument('<name>')
+    .addHelpText('after', examples([
+      ['p2pchat contacts remove alice', 'forget alice'],
+      ['p2pchat contacts', 'check what is left']
+    ]))
     .action(async (name: string) => {
       const { contactsRemove } = await import('./commands/contacts.js')
       exitCode = await contactsRemove(name, await ctx())
@@ -142,38 +207,117 @@ async function main(argv: string[]): Promise<number> {
     .option('--host <ip>', 'IPv4 address peers will reach this machine on', '127.0.0.1')
     // 49737: the documented default; a literal here keeps core modules out of --help's startup.
     .option('-p, --port <port>', 'UDP port of the bootstrap node (0 picks a free one)', parsePort, 49737)
+    .addHelpText('after', examples([
+      ['p2pchat bootstrap', 'a private DHT on 127.0.0.1:49737, for this machine'],
+      ['p2pchat bootstrap --host 192.168.1.10', 'a DHT for the LAN; peers use --bootstrap 192.168.1.10:49737'],
+      ['P2PCHAT_BOOTSTRAP=127.0.0.1:49737 p2pchat listen', 'use it']
+    ]))
     .action(async (opts) => {
       const { bootstrap } = await import('./commands/bootstrap.js')
       exitCode = await bootstrap(opts, await ctx())
+    })
+
+  // `p2pchat help contacts add` shows add's help (commander's own help command looks one level deep).
+  program
+    .command('help')
+    .description('show the help of a command, e.g. p2pchat help contacts add')
+    .argument('[command...]', 'the command')
+    .action((names: string[]) => {
+      let cmd: Command = program
+      for (const name of names) {
+        const sub = cmd.commands.find((c) => c.name() === name || c.aliases().includes(name))
+        if (!sub) throw ChatError.usage(`unknown command '${names.join(' ')}' (run 'p2pchat --help' for the list)`)
+        cmd = sub
+      }
+      cmd.help()
     })
 
   try {
     await program.parseAsync(argv)
     return exitCode
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and --version also arrive here, with exit code 0.
-      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
-    }
-    if (err instanceof ChatError) {
-      if (!err.shown) process.stderr.write(`p2pchat: ${err.message}\n`)
-      return err.exitCode
-    }
-    const detail = err instanceof Error ? err.message : String(err)
-    process.stderr.write(`p2pchat: unexpected error: ${detail}\n`)
-    if (process.env.P2PCHAT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`)
-    return EXIT.INTERNAL
+    // Help and --version also arrive here, with exit code 0.
+    if (err instanceof CommanderError && err.exitCode === 0) return EXIT.OK
+    return reportError(err, wantsJson(argv) ? output ?? null : undefined)
   }
 }
 
-function parsePositive(value: string): number {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds')
-  return n
+/**
+ * The one place an error becomes what the user sees: one line on stderr,
+ * whatever it contains (control characters in anything the user typed are
+ * escaped, e.g. a newline becomes \n), and with --json also a JSON error
+ * object on stdout, the shape of the JSON UI's `error` event. Returns the exit code.
+ * `json`: undefined = no JSON; null = JSON, no command Output yet; else that Output.
+ */
+function reportError(err: unknown, json: Output | null | undefined): number {
+  let code: string
+  let message: string
+  let exitCode: number
+  let shown = false
+  if (err instanceof CommanderError) {
+    code = 'USAGE'
+    // commander's own line break before its suggestion is not the user's.
+    message = `${err.message.replace(/^error: /, '').replace(/\n\(Did you mean /, ' (did you mean ')} (run with --help for usage)`
+    exitCode = EXIT.USAGE
+  } else if (err instanceof ChatError) {
+    ;({ code, message, exitCode } = err)
+    shown = err.shown
+  } else {
+    code = 'INTERNAL'
+    message = `unexpected error: ${err instanceof Error ? err.message : String(err)}`
+    exitCode = EXIT.INTERNAL
+  }
+  message = escapeControls(message)
+  if (json !== undefined) {
+    const line = JSON.stringify({ type: 'error', time: new Date().toISOString(), code, message, exitCode })
+    // Through the command's Output when there is one, so it follows every event already printed.
+    if (json) json.message(line)
+    else process.stdout.write(line + '\n')
+  }
+  if (!shown) process.stderr.write(`p2pchat: ${message}\n`)
+  if (exitCode === EXIT.INTERNAL && process.env.P2PCHAT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`)
+  return exitCode
+}
+
+/** --json anywhere among the options (before a `--`). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--')
+  return (end === -1 ? argv : argv.slice(0, end)).slice(2).includes('--json')
+}
+
+function examples(list: Array<[command: string, what: string]>): string {
+  const width = Math.max(...list.map(([c]) => c.length))
+  return `\nExamples:\n${list.map(([c, what]) => `  $ ${c.padEnd(width)}  # ${what}`).join('\n')}\n`
+}
+
+/**
+ * Upper bounds of the duration options, in seconds: past them Node's timers
+ * overflow (2^31 ms ≈ 24.8 days), and nothing useful needs longer.
+ */
+const LIMITS = {
+  timeout: 86_400,
+  floodGrace: 3600,
+  statsInterval: 86_400,
+  statsIntervalMin: 0.1
+} as const
+
+/** A duration option: plain decimal seconds, min < n ≤ max (no hex, exponents, Infinity or NaN). */
+function seconds(max: number, min = 0): (value: string) => number {
+  const want = min > 0 ? `a number of seconds from ${min} to ${max}` : `a positive number of seconds, at most ${max}`
+  return (value) => {
+    const n = /^(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN
+    if (!Number.isFinite(n) || n <= 0 || n < min || n > max) throw new InvalidArgumentError(`expected ${want}`)
+    return n
+  }
+}
+
+function filePath(value: string): string {
+  if (value === '') throw new InvalidArgumentError('expected a file path, got an empty string')
+  return value
 }
 
 function parseCount(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number')
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`expected a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`)
   return Number(value)
 }
 
@@ -195,7 +339,7 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 process.on('unhandledRejection', (reason) => {
-  process.stderr.write(`p2pchat: unexpected error: ${reason instanceof Error ? reason.message : String(reason)}\n`)
+  process.stderr.write(`p2pchat: ${escapeControls(`unexpected error: ${reason instanceof Error ? reason.message : String(reason)}`)}\n`)
   process.exit(EXIT.INTERNAL)
 })
 

@@ -53,13 +53,17 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
   const remoteKey = contacts.resolve(keyArg)
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   const relays = resolveRelays(opts.relayThrough, ctx.env, (k) => contacts.resolve(k))
-  if (!(opts.timeout > 0)) throw ChatError.usage('--timeout must be a positive number of seconds')
-  const identity = await chooseIdentity(opts.identity, ctx)
+  const { identity, throwaway } = await chooseIdentity(opts.identity, ctx)
   const remoteHex = toHex(remoteKey)
   const remoteName = contacts.displayName(remoteHex)
 
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
   const ui = await createUi(mode, { output, stdin: ctx.stdin, timestamps: opts.timestamps, sanitize: opts.sanitize })
+  if (throwaway) {
+    ui.notice(
+      "no identity: using a throwaway key for this session; the listener's --allow and contact names cannot recognise it; run 'p2pchat keygen' to get a permanent one"
+    )
+  }
 
   let outcome: Outcome | null = null
   let settle!: (o: Outcome) => void
@@ -223,13 +227,13 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
   }
 }
 
-async function chooseIdentity(flag: string | undefined, ctx: CommandContext): Promise<Identity> {
-  if (flag !== undefined) return loadIdentity(flag)
+async function chooseIdentity(flag: string | undefined, ctx: CommandContext): Promise<{ identity: Identity; throwaway: boolean }> {
+  if (flag !== undefined) return { identity: await loadIdentity(flag), throwaway: false }
   try {
-    return await loadIdentity(defaultIdentityPath(ctx.env, ctx.homeDir))
+    return { identity: await loadIdentity(defaultIdentityPath(ctx.env, ctx.homeDir)), throwaway: false }
   } catch (err) {
-    // No default identity: connect with a throwaway key pair.
-    if (err instanceof ChatError && err.code === 'IDENTITY_NOT_FOUND') return generateIdentity()
+    // No default identity: connect with a throwaway key pair (and say so).
+    if (err instanceof ChatError && err.code === 'IDENTITY_NOT_FOUND') return { identity: generateIdentity(), throwaway: true }
     throw err
   }
 }

@@ -1,20 +1,19 @@
 import { ChatError, EXIT } from '../core/errors.js'
-import { loadContacts, saveContacts, validateContactName } from '../core/contacts.js'
+import { loadContacts, updateContacts, validateContactName } from '../core/contacts.js'
 import { parseKey, toHex } from '../core/keys.js'
 import { contactsPath, type CommandContext } from './context.js'
 
 export async function contactsAdd(name: string, key: string, opts: { force?: boolean }, ctx: CommandContext): Promise<number> {
   validateContactName(name)
   const keyHex = toHex(parseKey(key))
-  const file = contactsPath(ctx)
-  const contacts = await loadContacts(file)
-  const existing = contacts.keyOf(name)
-  if (existing && existing !== keyHex && !opts.force) {
-    throw new ChatError('CONTACT_EXISTS', `contact ${name} already has key ${existing}; use --force to replace it`, EXIT.USAGE)
-  }
-  const other = contacts.nameOf(keyHex)
+  const other = await updateContacts(contactsPath(ctx), (contacts) => {
+    const existing = contacts.keyOf(name)
+    if (existing && existing !== keyHex && !opts.force) {
+      throw new ChatError('CONTACT_EXISTS', `contact ${name} already has key ${existing}; use --force to replace it`, EXIT.USAGE)
+    }
+    return { next: contacts.with(name, keyHex), result: contacts.nameOf(keyHex) }
+  })
   if (other && other !== name) ctx.output.notice(`note: that key is also saved as ${other}`)
-  await saveContacts(file, contacts.with(name, keyHex))
   ctx.output.notice(`saved ${name} = ${keyHex}`)
   return 0
 }
@@ -27,10 +26,10 @@ export async function contactsList(ctx: CommandContext): Promise<number> {
 }
 
 export async function contactsRemove(name: string, ctx: CommandContext): Promise<number> {
-  const file = contactsPath(ctx)
-  const contacts = await loadContacts(file)
-  if (!contacts.keyOf(name)) throw new ChatError('UNKNOWN_CONTACT', `no contact named ${JSON.stringify(name)}`, EXIT.USAGE)
-  await saveContacts(file, contacts.without(name))
+  await updateContacts(contactsPath(ctx), (contacts) => {
+    if (!contacts.keyOf(name)) throw new ChatError('UNKNOWN_CONTACT', `no contact named ${JSON.stringify(name)}`, EXIT.USAGE)
+    return { next: contacts.without(name), result: undefined }
+  })
   ctx.output.notice(`removed ${name}`)
   return 0
 }

@@ -1,7 +1,7 @@
 import { encodeLines } from '../core/framing.js'
-import { defaultIdentityPath, loadOrCreateIdentity } from '../core/identity.js'
+import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core/identity.js'
 import { AllowList } from '../core/allowlist.js'
-import { loadContacts } from '../core/contacts.js'
+import { ContactBook } from '../core/contacts.js'
 import { toHex, toZ32 } from '../core/keys.js'
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/ratelimit.js'
 import { ChatListener } from '../core/listener.js'
@@ -47,20 +47,24 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
   const { output } = ctx
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   const file = opts.identity ?? defaultIdentityPath(ctx.env, ctx.homeDir)
-  const contacts = await loadContacts(contactsPath(ctx))
+  // The address book is re-read when it changes: names follow `contacts add` at once.
+  const book = await ContactBook.load(contactsPath(ctx))
+  const contacts = { displayName: (hex: string) => book.current.displayName(hex), nameOf: (hex: string) => book.current.nameOf(hex) }
   // Resolve the allow list before anything else: a typo must not open the room.
+  // Names given with --allow are resolved once, here; names in --allow-file each time it is read.
   const allowList =
     opts.allow !== undefined || opts.allowFile !== undefined
-      ? new AllowList(new Set((opts.allow ?? []).map((k) => toHex(contacts.resolve(k)))), opts.allowFile, contacts)
+      ? new AllowList(new Set((opts.allow ?? []).map((k) => toHex(book.current.resolve(k)))), opts.allowFile, () => book.current)
       : null
-  allowList?.load()
+  await allowList?.load()
   const limits: RateLimits = {
     linesPerSec: opts.rateLines ?? DEFAULT_RATE_LIMITS.linesPerSec,
     bytesPerSec: opts.rateBytes ?? DEFAULT_RATE_LIMITS.bytesPerSec,
     floodGraceMs: opts.floodGrace !== undefined ? opts.floodGrace * 1000 : DEFAULT_RATE_LIMITS.floodGraceMs
   }
-  const relays = resolveRelays(opts.relayThrough, ctx.env, (k) => contacts.resolve(k))
-  const { identity, created } = await loadOrCreateIdentity(file)
+  const relays = resolveRelays(opts.relayThrough, ctx.env, (k) => book.current.resolve(k))
+  // A path the user named must exist (a typo must not silently make a new key); the default is created on first use.
+  const { identity, created } = opts.identity !== undefined ? { identity: await loadIdentity(opts.identity), created: false } : await loadOrCreateIdentity(file)
 
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
   const ui = await createUi(mode, { output, stdin: ctx.stdin, timestamps: opts.timestamps, sanitize: opts.sanitize })
@@ -89,6 +93,14 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       announceCheckMs: checkEnv && /^\d+$/.test(checkEnv) ? Number(checkEnv) : undefined
     })
     allowList?.watch()
+    book.watch()
+    book.on('changed', (current) => {
+      ui.notice(`contacts reloaded: ${current.size} name${current.size === 1 ? '' : 's'}`)
+      for (const peer of listener.peers) peer.refreshName()
+      // Contact names in the allow file may now mean other keys.
+      void allowList?.reload()
+    })
+    book.on('error', (err) => ui.notice(`contacts not reloaded, keeping the previous names: ${err.message}`))
     allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
     allowList?.on('error', (err) => ui.notice(`allow file not reloaded, keeping the previous list: ${err.message}`))
 
@@ -99,6 +111,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       stopping = true
       ui.stop()
       allowList?.close()
+      book.close()
       await listener.close()
       ui.closed('listener stopped')
       return 0

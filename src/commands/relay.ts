@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { defaultIdentityPath, loadOrCreateIdentity } from '../core/identity.js'
+import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core/identity.js'
 import { toHex, toZ32 } from '../core/keys.js'
 import { formatBootstrap, openNode, resolveNetwork } from '../core/network.js'
 import { RelayService } from '../core/relay.js'
@@ -26,8 +26,12 @@ async function serveRelay(opts: RelayOptions, ctx: CommandContext, shutdown: Shu
   const { output } = ctx
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   // Its own identity by default: a relay must not share a key with a listener on the same machine.
+  // A path the user named must exist; the default one is created on first use.
   const file = opts.identity ?? path.join(path.dirname(defaultIdentityPath(ctx.env, ctx.homeDir)), 'relay.json')
-  const { identity, created } = await loadOrCreateIdentity(file)
+  const { identity, created } =
+    opts.identity !== undefined
+      ? { identity: await loadIdentity(file), created: false }
+      : await loadOrCreateIdentity(file, { recreate: "rerun 'p2pchat relay', which creates a new one; peers must then use its new key" })
   if (created) output.notice(`created a relay identity in ${file}`)
 
   if (shutdown.signal.aborted) return 0

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
-import fs from 'node:fs'
 import { ChatError, EXIT } from './errors.js'
 import type { Contacts } from './contacts.js'
+import { explainFsError, readRegularFile, watchFile } from './fsutil.js'
 import { toHex } from './keys.js'
 
 /**
@@ -22,6 +22,8 @@ export function parseAllowFile(text: string, file: string, contacts: Contacts): 
   return keys
 }
 
+const MAX_ALLOW_FILE_BYTES = 4 * 1024 * 1024
+
 export interface AllowListEvents {
   reloaded: [count: number]
   error: [error: ChatError]
@@ -30,51 +32,54 @@ export interface AllowListEvents {
 /**
  * Who may connect: keys from --allow plus the keys in --allow-file, which is
  * re-read when it changes (a bad edit keeps the previous list and reports an
- * error). An empty file means nobody.
+ * error). An empty file means nobody. Contact names in the file are resolved
+ * with the address book as it is when the file is read (`contacts()`).
  */
 export class AllowList extends EventEmitter<AllowListEvents> {
   private fileKeys = new Set<string>()
-  private watching = false
+  private unwatch: (() => void) | null = null
 
   constructor(
     private readonly fixed: Set<string>,
     private readonly file: string | undefined,
-    private readonly contacts: Contacts,
+    private readonly contacts: () => Contacts,
     private readonly pollMs = 250
   ) {
     super()
   }
 
-  /** Reads the file once; throws if it is missing or bad (at startup that is fatal). */
-  load(): void {
+  /** Reads the file once; throws if it is missing, not a regular file, or bad (at startup that is fatal). */
+  async load(): Promise<void> {
     if (!this.file) return
     let text: string
     try {
-      text = fs.readFileSync(this.file, 'utf8')
+      ;({ text } = await readRegularFile(this.file, { maxBytes: MAX_ALLOW_FILE_BYTES }))
     } catch (err) {
-      throw new ChatError('ALLOW_FILE_UNREADABLE', `cannot read allow file ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.USAGE)
+      throw new ChatError('ALLOW_FILE_UNREADABLE', `cannot read allow file ${this.file}: ${explainFsError(err, this.file).reason}`, EXIT.USAGE)
     }
-    this.fileKeys = parseAllowFile(text, this.file, this.contacts)
+    this.fileKeys = parseAllowFile(text, this.file, this.contacts())
   }
 
-  /** Starts re-reading the file when it changes (polling: works across editors' rename-on-save). */
+  /** Starts re-reading the file when it changes. */
   watch(): void {
-    if (!this.file || this.watching) return
-    this.watching = true
-    fs.watchFile(this.file, { interval: this.pollMs, persistent: false }, (cur, prev) => {
-      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size && cur.ino === prev.ino) return
-      try {
-        this.load()
-        this.emit('reloaded', this.fileKeys.size)
-      } catch (err) {
-        this.emit('error', err as ChatError)
-      }
-    })
+    if (!this.file || this.unwatch) return
+    this.unwatch = watchFile(this.file, () => this.reload(), this.pollMs)
+  }
+
+  /** Re-reads the file (it changed, or the contacts its names refer to did); a bad file keeps the previous list. */
+  async reload(): Promise<void> {
+    if (!this.file) return
+    try {
+      await this.load()
+      this.emit('reloaded', this.fileKeys.size)
+    } catch (err) {
+      this.emit('error', err as ChatError)
+    }
   }
 
   close(): void {
-    if (this.file && this.watching) fs.unwatchFile(this.file)
-    this.watching = false
+    this.unwatch?.()
+    this.unwatch = null
   }
 
   /** How many distinct keys are allowed now. */

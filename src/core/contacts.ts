@@ -1,7 +1,7 @@
-import fs from 'node:fs/promises'
+import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import { ChatError, EXIT } from './errors.js'
-import { writeFileAtomic } from './fsutil.js'
+import { explainFsError, FileError, readRegularFile, watchFile, withFileLock, writeFileAtomic } from './fsutil.js'
 import { isKey, parseKey } from './keys.js'
 
 /** An address book: names for public keys. Stored as JSON, 0600, next to the identity. */
@@ -70,15 +70,24 @@ export function defaultContactsPath(identityDir: string): string {
   return path.join(identityDir, 'contacts.json')
 }
 
+const MAX_CONTACTS_BYTES = 1024 * 1024
+
+function contactsIoError(err: unknown, file: string, action: 'read' | 'write' | 'lock'): ChatError {
+  const e = explainFsError(err, file)
+  return new ChatError(action === 'lock' ? 'CONTACTS_LOCKED' : 'CONTACTS_UNREADABLE', `cannot ${action === 'lock' ? 'update' : action} contacts ${file}: ${e.reason}`, EXIT.IDENTITY, { cause: err })
+}
+
+/** Reads the address book; a missing file is an empty one. Never blocks on a special file. */
 export async function loadContacts(file: string): Promise<Contacts> {
   let text: string
   try {
-    text = await fs.readFile(file, 'utf8')
+    ;({ text } = await readRegularFile(file, { maxBytes: MAX_CONTACTS_BYTES }))
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Contacts()
-    throw new ChatError('CONTACTS_UNREADABLE', `cannot read contacts ${file}: ${(err as Error).message}`, EXIT.IDENTITY)
+    if (err instanceof FileError && err.code === 'ENOENT') return new Contacts()
+    throw contactsIoError(err, file, 'read')
   }
-  const corrupt = (why: string) => new ChatError('CONTACTS_CORRUPT', `contacts file ${file} is not valid: ${why}`, EXIT.IDENTITY)
+  const corrupt = (why: string) =>
+    new ChatError('CONTACTS_CORRUPT', `contacts file ${file} is not valid: ${why} (fix it, or move it away to start an empty address book)`, EXIT.IDENTITY)
   let data: unknown
   try {
     data = JSON.parse(text)
@@ -95,8 +104,76 @@ export async function loadContacts(file: string): Promise<Contacts> {
   return new Contacts(entries)
 }
 
-export async function saveContacts(file: string, contacts: Contacts): Promise<void> {
+async function saveContacts(file: string, contacts: Contacts): Promise<void> {
   const data = { version: 1, contacts: Object.fromEntries(contacts.list().map((c) => [c.name, c.key])) }
-  await writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n', { overwrite: true })
+  try {
+    await writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n', { overwrite: true })
+  } catch (err) {
+    throw contactsIoError(err, file, 'write')
+  }
 }
 
+/**
+ * The one way to change the address book: under the file's lock, re-read it,
+ * let `change` compute the new book (it may throw to refuse), and write it
+ * atomically. Concurrent p2pchat processes never lose each other's changes.
+ * Returns what `change` returned alongside the book.
+ */
+export async function updateContacts<T>(file: string, change: (current: Contacts) => { next: Contacts; result: T }): Promise<T> {
+  try {
+    return await withFileLock(file, async () => {
+      const { next, result } = change(await loadContacts(file))
+      await saveContacts(file, next)
+      return result
+    })
+  } catch (err) {
+    if (err instanceof FileError) throw contactsIoError(err, file, err.code === 'ELOCKED' ? 'lock' : 'write')
+    throw err
+  }
+}
+
+export interface ContactBookEvents {
+  changed: [contacts: Contacts]
+  error: [error: ChatError]
+}
+
+/**
+ * The address book kept current for a long-running process (a listener):
+ * re-read when its file changes, so `contacts add` elsewhere shows up at
+ * once. A broken file keeps the previous book and reports an error.
+ */
+export class ContactBook extends EventEmitter<ContactBookEvents> {
+  private unwatch: (() => void) | null = null
+
+  private constructor(
+    readonly file: string,
+    public current: Contacts
+  ) {
+    super()
+  }
+
+  static async load(file: string): Promise<ContactBook> {
+    return new ContactBook(file, await loadContacts(file))
+  }
+
+  watch(pollMs = 250): void {
+    if (this.unwatch) return
+    this.unwatch = watchFile(
+      this.file,
+      async () => {
+        try {
+          this.current = await loadContacts(this.file)
+          this.emit('changed', this.current)
+        } catch (err) {
+          this.emit('error', err as ChatError)
+        }
+      },
+      pollMs
+    )
+  }
+
+  close(): void {
+    this.unwatch?.()
+    this.unwatch = null
+  }
+}

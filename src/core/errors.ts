@@ -19,6 +19,27 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
 
+// C0 controls (line breaks, tab, ESC…), DEL, C1 controls, the line and
+// paragraph separators, and the bidi embeddings/overrides/isolates/marks.
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+
+/**
+ * Makes a message safe to print as one line: every control character becomes
+ * a visible escape (a newline in a file name shows as \n, ESC as \x1b, U+202E
+ * as \u202e), so what a user typed can neither split an error line nor drive
+ * the terminal. Idempotent.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (ch) => {
+    const named = NAMED[ch]
+    if (named) return named
+    const code = ch.charCodeAt(0)
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}
+
 export class ChatError extends Error {
   readonly code: string
   readonly exitCode: ExitCode
@@ -26,7 +47,8 @@ export class ChatError extends Error {
   shown = false
 
   constructor(code: string, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
-    super(message, options)
+    // One line wherever it is shown (stderr, a spinner, JSON), whatever the user typed into it.
+    super(escapeControls(message), options)
     this.name = 'ChatError'
     this.code = code
     this.exitCode = exitCode

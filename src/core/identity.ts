@@ -1,9 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
-import { constants as fsConstants } from 'node:fs'
-import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ChatError } from './errors.js'
-import { shellQuote, writeFileAtomic } from './fsutil.js'
+import { explainFsError, FileError, readRegularFile, shellQuote, writeFileAtomic } from './fsutil.js'
 import { toHex } from './keys.js'
 
 /** An ed25519 key pair in libsodium layout (secretKey = seed ‖ publicKey), as hyperdht uses. */
@@ -53,10 +51,23 @@ export function serializeIdentity(identity: Identity, now: Date): string {
   return JSON.stringify(file, null, 2) + '\n'
 }
 
+/**
+ * How to get a working identity file at a path again, named in errors: the
+ * command that (re)creates it. Default: `p2pchat keygen --out FILE`.
+ */
+export interface IdentityHints {
+  /** Completes "move it away and …", e.g. "rerun 'p2pchat relay', which creates a new one". */
+  recreate?: string
+}
+
+function recreateHint(file: string, hints: IdentityHints): string {
+  return hints.recreate ?? `run 'p2pchat keygen --out ${shellQuote(file)}' to make a new one`
+}
+
 /** Validates the JSON text of an identity file; throws IDENTITY_CORRUPT with the reason. */
-export function parseIdentity(text: string, file: string): Identity {
+export function parseIdentity(text: string, file: string, hints: IdentityHints = {}): Identity {
   const corrupt = (why: string) =>
-    ChatError.identity('IDENTITY_CORRUPT', `identity file ${file} is not valid: ${why} (move it away and run 'p2pchat keygen' to make a new one)`)
+    ChatError.identity('IDENTITY_CORRUPT', `identity file ${file} is not valid: ${why} (move it away and ${recreateHint(file, hints)})`)
   let data: unknown
   try {
     data = JSON.parse(text)
@@ -79,36 +90,36 @@ export function parseIdentity(text: string, file: string): Identity {
   return { publicKey: pub, secretKey: sec }
 }
 
+const MAX_IDENTITY_BYTES = 64 * 1024
+
 /**
- * Loads an identity, refusing (like ssh) a file that group or others may access.
+ * Loads an identity, refusing (like ssh) a file that group or others may
+ * access, and anything that is not a regular file (a FIFO never blocks it).
  * Throws IDENTITY_NOT_FOUND when the file does not exist.
  */
-export async function loadIdentity(file: string): Promise<Identity> {
-  let handle: fs.FileHandle
+export async function loadIdentity(file: string, hints: IdentityHints = {}): Promise<Identity> {
+  let text: string
   try {
-    handle = await fs.open(file, fsConstants.O_RDONLY)
-  } catch (err) {
-    throw identityIoError(err, file, 'read')
-  }
-  try {
-    const stat = await handle.stat()
-    if (!stat.isFile()) throw ChatError.identity('IDENTITY_UNREADABLE', `identity ${file} is not a regular file`)
-    const mode = stat.mode & 0o777
-    if ((mode & 0o077) !== 0) {
-      throw ChatError.identity(
-        'IDENTITY_PERMISSIONS',
-        `identity file ${file} has permissions ${mode.toString(8).padStart(4, '0')}, which let other users read your secret key; fix with: chmod 600 ${shellQuote(file)}`
-      )
-    }
-    if (stat.size > 64 * 1024) throw ChatError.identity('IDENTITY_CORRUPT', `identity file ${file} is not valid: it is too large to be an identity`)
-    const text = await handle.readFile('utf8')
-    return parseIdentity(text, file)
+    ;({ text } = await readRegularFile(file, {
+      maxBytes: MAX_IDENTITY_BYTES,
+      check: (stat) => {
+        const mode = stat.mode & 0o777
+        if ((mode & 0o077) !== 0) {
+          throw ChatError.identity(
+            'IDENTITY_PERMISSIONS',
+            `identity file ${file} has permissions ${mode.toString(8).padStart(4, '0')}, which let other users read your secret key; fix with: chmod 600 ${shellQuote(file)}`
+          )
+        }
+      }
+    }))
   } catch (err) {
     if (err instanceof ChatError) throw err
+    if (err instanceof FileError && err.code === 'EFBIG') {
+      throw ChatError.identity('IDENTITY_CORRUPT', `identity file ${file} is not valid: it is too large to be an identity (move it away and ${recreateHint(file, hints)})`)
+    }
     throw identityIoError(err, file, 'read')
-  } finally {
-    await handle.close()
   }
+  return parseIdentity(text, file, hints)
 }
 
 /**
@@ -120,17 +131,20 @@ export async function writeIdentity(file: string, identity: Identity, opts: { fo
   try {
     await writeFileAtomic(file, serializeIdentity(identity, opts.now ?? new Date()), { overwrite: opts.force === true })
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+    if (err instanceof FileError && err.code === 'EEXIST') {
       throw ChatError.identity('IDENTITY_EXISTS', `identity file ${file} already exists; refusing to overwrite it (use --force to replace it, which changes your public key)`)
     }
     throw identityIoError(err, file, 'write')
   }
 }
 
-/** Loads the identity, creating it on first use. `created` says which happened. */
-export async function loadOrCreateIdentity(file: string): Promise<{ identity: Identity; created: boolean }> {
+/**
+ * Loads the identity, creating it on first use. `created` says which happened.
+ * Only for a default path: a path the user named must exist (loadIdentity).
+ */
+export async function loadOrCreateIdentity(file: string, hints: IdentityHints = {}): Promise<{ identity: Identity; created: boolean }> {
   try {
-    return { identity: await loadIdentity(file), created: false }
+    return { identity: await loadIdentity(file, hints), created: false }
   } catch (err) {
     if (!(err instanceof ChatError) || err.code !== 'IDENTITY_NOT_FOUND') throw err
   }
@@ -140,20 +154,16 @@ export async function loadOrCreateIdentity(file: string): Promise<{ identity: Id
     return { identity, created: true }
   } catch (err) {
     // Another process created it in between: use theirs.
-    if (err instanceof ChatError && err.code === 'IDENTITY_EXISTS') return { identity: await loadIdentity(file), created: false }
+    if (err instanceof ChatError && err.code === 'IDENTITY_EXISTS') return { identity: await loadIdentity(file, hints), created: false }
     throw err
   }
 }
 
-function identityIoError(err: unknown, file: string, action: string): ChatError {
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ENOENT' && action === 'read') {
+function identityIoError(err: unknown, file: string, action: 'read' | 'write'): ChatError {
+  const e = explainFsError(err, file)
+  if (e.code === 'ENOENT' && action === 'read') {
     return ChatError.identity('IDENTITY_NOT_FOUND', `identity file ${file} does not exist (create one with 'p2pchat keygen --out ${shellQuote(file)}')`, err)
   }
-  if (code === 'EACCES' || code === 'EPERM') {
-    return ChatError.identity('IDENTITY_UNREADABLE', `cannot ${action} identity ${file}: permission denied`, err)
-  }
-  if (code === 'EISDIR') return ChatError.identity('IDENTITY_UNREADABLE', `identity ${file} is a directory, not a file`, err)
-  const detail = err instanceof Error ? err.message : String(err)
-  return ChatError.identity('IDENTITY_UNREADABLE', `cannot ${action} identity ${file}: ${detail}`, err)
+  const reason = e.code === 'EISDIR' && action === 'write' ? `${e.reason} (e.g. ${path.join(file, 'identity.json')})` : e.reason
+  return ChatError.identity('IDENTITY_UNREADABLE', `cannot ${action} identity ${file}: ${reason}`, err)
 }

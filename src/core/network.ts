@@ -101,6 +101,16 @@ export async function joinNetwork(network: NetworkConfig, keyPair?: KeyPair): Pr
 
 /** Relays from --relay-through (repeatable) or P2PCHAT_RELAY (comma-separated): keys or contact names. */
 export function resolveRelays(flags: string[] | undefined, env: NodeJS.ProcessEnv, resolveKey: (s: string) => Buffer): Buffer[] {
-  const entries = flags?.length ? flags : env.P2PCHAT_RELAY ? env.P2PCHAT_RELAY.split(',').map((s) => s.trim()).filter(Boolean) : []
-  return entries.map(resolveKey)
+  const fromFlag = Boolean(flags?.length)
+  const entries = fromFlag ? flags! : env.P2PCHAT_RELAY ? env.P2PCHAT_RELAY.split(',').map((s) => s.trim()).filter(Boolean) : []
+  // Name where a bad entry came from: an environment variable is easy to forget.
+  const source = fromFlag ? '--relay-through' : 'P2PCHAT_RELAY'
+  return entries.map((entry) => {
+    try {
+      return resolveKey(entry)
+    } catch (err) {
+      if (err instanceof ChatError) throw new ChatError(err.code, `${source}: ${err.message}`, err.exitCode, { cause: err })
+      throw err
+    }
+  })
 }

@@ -154,6 +154,11 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     return this.senderCache
   }
 
+  /** Names changed (the address book was edited): ask nameOf again for the next line. */
+  refreshName(): void {
+    this.senderCache = null
+  }
+
   /** Where the encrypted stream goes and how fast, for /peers and --json. */
   info(): PeerInfo {
     const raw = this.stream.rawStream

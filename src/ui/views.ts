@@ -191,8 +191,9 @@ export class JsonUi implements ChatUi {
   notice(text: string): void {
     this.emit('notice', { text })
   }
-  failed(error: ChatError): boolean {
-    this.emit('error', { code: error.code, message: error.message, exitCode: error.exitCode })
+  failed(): boolean {
+    // The `error` event is printed by the top-level catch (src/cli.ts), for
+    // every error of a --json command, also those before this UI existed.
     return false // the one-line message still goes to stderr
   }
   closed(reason: string | null): void {

@@ -24,7 +24,7 @@ describe('commands that need no network never load hyperdht', () => {
     expect(stderr).toContain('FORBIDDEN')
   })
 
-  it.each([['--help'], ['--version'], ['connect', '--help'], ['listen', '--help'], ['connect', 'not-a-key'], ['contacts', 'list'], ['whoami']])('p2pchat %s', async (...args) => {
+  it.each([['--help'], ['--version'], ['connect', '--help'], ['listen', '--help'], ['connect', 'not-a-key'], ['contacts', 'list'], ['contacts'], ['help', 'contacts', 'add'], ['doctor', '--help'], ['listen', '--json', '--bogus'], ['whoami']])('p2pchat %s', async (...args) => {
     const { stderr } = await runWithoutHyperdht(args)
     expect(stderr).not.toContain('FORBIDDEN')
   })

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { ChatError, EXIT, fromDhtError } from '../../src/core/errors.js'
+import { ChatError, escapeControls, EXIT, fromDhtError } from '../../src/core/errors.js'
 
 /** An error shaped like the ones hyperdht throws (Error with a string code). */
 function dhtError(code: string, message = `${code}: something happened`): Error & { code: string } {
@@ -194,5 +194,25 @@ describe('fromDhtError regressions', () => {
     const err = fromDhtError(Object.assign(new Error('a\nb'), { code: undefined }))
     expect(err.code).toBe('CONNECTION_ERROR')
     expect(err.message).toBe('connection error: a b')
+  })
+})
+
+describe('escapeControls: an error is one line whatever the user typed', () => {
+  it.each([
+    ['newline', 'a\nb', 'a\\nb'],
+    ['carriage return and tab', 'a\rb\tc', 'a\\rb\\tc'],
+    ['ESC (a terminal escape)', '\x1b[2Jx', '\\x1b[2Jx'],
+    ['DEL and a C1 CSI', 'a\x7fb\x9bc', 'a\\x7fb\\x9bc'],
+    ['bidi override and isolate', 'a\u202eb\u2066c', 'a\\u202eb\\u2066c'],
+    ['line separator', 'a\u2028b', 'a\\u2028b'],
+    ['plain text and non-ASCII letters', 'grüße, 日本', 'grüße, 日本']
+  ])('%s', (_, input, expected) => {
+    expect(escapeControls(input)).toBe(expected)
+    expect(escapeControls(escapeControls(input))).toBe(expected) // idempotent
+  })
+
+  it('applies to every ChatError message', () => {
+    const err = new ChatError('X', 'file /tmp/a\nb\x1b[31m does not exist', EXIT.IDENTITY)
+    expect(err.message).toBe('file /tmp/a\\nb\\x1b[31m does not exist')
   })
 })
