@@ -28,7 +28,7 @@ export interface ChatController {
   send(lines: Uint8Array[]): Sent
   /** listen only: one peer by name or key prefix. Returns an error message, or null when sent. */
   sendTo(target: string, text: string): string | null
-  /** Local input ended (stdin EOF or Ctrl+D). */
+  /** Piped input ended (stdin EOF). In a terminal, Ctrl+D calls quit() instead. */
   inputEnded(): void
   quit(): void
 }

@@ -76,15 +76,17 @@ describe('a peer never drives the terminal, whatever the mode', () => {
 describe('terminal geometry', () => {
   it('a terminal nobody sized (0 columns) gets a spinner that ends and then the chat, not an endless redraw', async () => {
     const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
+    const started = Date.now()
     const pty = new PtyProc(['connect', key, '--bootstrap', net.flag], tempHome().env, { size: null })
     await pty.waitForScreen(`connected to ${key}`, 20_000)
     await pty.waitForScreen('type /help for commands')
     pty.type('hello from nowhere\r')
     await listener.waitFor('] hello from nowhere\n', 'stdout')
     await pty.waitForScreen('you: hello from nowhere')
-    // A spinner redrawing a 0-wide terminal wrote about 1 MB/s; a few frames are a few kB.
-    await new Promise((r) => setTimeout(r, 500))
-    expect(pty.bytes().length).toBeLessThan(20_000)
+    await pty.waitUntilQuiet()
+    // A spinner redrawing a 0-wide terminal wrote about 1 MB/s; its frames are ~2 kB/s.
+    const seconds = (Date.now() - started) / 1000
+    expect(pty.bytes().length).toBeLessThan(4_000 + 4_000 * seconds)
     pty.type('/quit\r')
     expect((await pty.exit()).code).toBe(0)
   })
@@ -120,6 +122,13 @@ describe('terminal geometry', () => {
     pty.type(half)
     await pty.waitForScreen(`> ${half}`)
 
+    const resize = async (cols: number) => {
+      const before = pty.bytes().length
+      await pty.resize(cols, 30)
+      // p2pchat redraws on SIGWINCH: wait for it, then for the screen to settle.
+      await pty.waitUntil(() => pty.bytes().length > before, `a redraw at ${cols} columns`)
+      await pty.waitUntilQuiet()
+    }
     const check = async (message: string) => {
       client.write(`${message}\n`)
       await pty.waitForScreen(`${short}: ${message.slice(0, 10)}`)
@@ -131,11 +140,11 @@ describe('terminal geometry', () => {
       // The prompt is the last thing on screen, the cursor at the end of the half line.
       expect(lines.filter((l) => l !== '').at(-1)).toBe(`> ${half}`)
     }
-    await pty.resize(40, 30) // the line now wraps
+    await resize(40) // the line now wraps
     await check('first after narrowing, long enough to wrap at forty columns')
-    await pty.resize(100, 30)
+    await resize(100)
     await check('second after widening')
-    await pty.resize(90, 30) // still one row: redrawn in place
+    await resize(90) // still one row: redrawn in place
     await check('third after a small change')
 
     pty.type('\r')
@@ -155,13 +164,21 @@ describe('the prompt', () => {
     await pty.waitForScreen('type /help for commands')
     first.kill('SIGKILL')
     await first.exit()
+    // Typed while the peer is dead but not yet known to be.
+    pty.type('half ')
+    await pty.waitForScreen('> half ')
     await pty.waitForLine(/connection lost \(.*\); reconnecting in/, 30_000)
     const lostAt = pty.bytes().length
+    expect(await pty.cursorRow()).toBe('> half ')
+    // A line finished while disconnected waits for the connection, and says so.
+    pty.type('while away\r')
+    await pty.waitForScreen('you (queued): half while away')
     pty.type('half ')
     await pty.waitForScreen('> half ')
 
     const second = p2pchat(['listen', '--bootstrap', net.flag], home)
     await second.waitFor(`listening on ${key}`)
+    await second.waitFor('] half while away\n', 'stdout', 40_000)
     await pty.waitForLine(new RegExp(`reconnected to ${key} \\(direct, 127\\.0\\.0\\.1:\\d+, rtt (<1|\\d+) ms\\)`), 40_000)
     // The stages were notices above the prompt, never a spinner drawn over it.
     await pty.waitForScreen(/\* connecting to [0-9a-f]{8}/)
