@@ -399,6 +399,12 @@ export class InteractiveUi implements ChatUi {
   }
 
   notice(text: string): void {
+    // With the prompt up, a notice (`could not connect…; retrying in…`) is
+    // newer news than a stage's "still waiting" hint still to come.
+    if (this.rl && this.stallTimer) {
+      clearTimeout(this.stallTimer)
+      this.stallTimer = null
+    }
     this.system(sanitizeText(text))
   }
 
