@@ -94,14 +94,11 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
     peers: () => (live && !live.isClosed ? [live.info()] : []),
     send: (lines) => {
       const data = encodeLines(lines)
-      if (live) return live.sendRaw(data)
-      if (queuedBytes + data.byteLength > QUEUE_HARD_BYTES) {
-        ui.notice('not connected and the queue is full: line dropped')
-        return false
-      }
+      if (live) return { fate: 'sent', wait: !live.sendRaw(data) }
+      if (queuedBytes + data.byteLength > QUEUE_HARD_BYTES) return { fate: 'dropped', reason: 'not connected and the queue is full', wait: true }
       queue.push(data)
       queuedBytes += data.byteLength
-      return queuedBytes < QUEUE_SOFT_BYTES
+      return { fate: 'queued', wait: queuedBytes >= QUEUE_SOFT_BYTES }
     },
     sendTo: () => '/send-to works on a listener',
     inputEnded: () => {
@@ -184,8 +181,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
           ui.pathChanged(info, lastPath)
           lastPath = formatPathSummary(info)
         })
-        if (everConnected) ui.notice(`reconnected to ${remoteName}`)
-        else ui.connected(peer.info())
+        ui.connected(peer.info(), everConnected)
         if (mode === 'interactive' && !everConnected) ui.start(controller)
         everConnected = true
         const waiting = queue

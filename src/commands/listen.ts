@@ -120,10 +120,8 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     const controller: ChatController = {
       role: 'listen',
       peers: () => [...listener.peers].map((p) => p.info()),
-      send: (lines) => {
-        if (listener.broadcastRaw(encodeLines(lines)) === 0) ui.notice('no peers connected: line not sent')
-        return true
-      },
+      send: (lines) =>
+        listener.broadcastRaw(encodeLines(lines)) === 0 ? { fate: 'dropped', reason: 'no peers connected', wait: false } : { fate: 'sent', wait: false },
       sendTo: (target, text) => {
         const t = target.toLowerCase()
         const matches = [...listener.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)

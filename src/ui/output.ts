@@ -1,15 +1,18 @@
+import { safeJson, sanitizeText } from './sanitize.js'
+
 /** The styling p2pchat uses: chalk's, or plain text when colour is off. */
 export interface Style {
   dim(text: string): string
   bold(text: string): string
   red(text: string): string
+  green(text: string): string
   yellow(text: string): string
   ansi256(code: number): { bold(text: string): string }
 }
 
 const plain = (text: string) => text
 /** No colour: identity functions, and chalk is never loaded (it costs ~14 ms of startup). */
-export const PLAIN_STYLE: Style = { dim: plain, bold: plain, red: plain, yellow: plain, ansi256: () => ({ bold: plain }) }
+export const PLAIN_STYLE: Style = { dim: plain, bold: plain, red: plain, green: plain, yellow: plain, ansi256: () => ({ bold: plain }) }
 
 /** A chalk-backed style at a level, or the plain one for level 0. */
 export async function loadStyle(level: 0 | 1 | 2 | 3): Promise<Style> {
@@ -51,6 +54,8 @@ export class Output {
   readonly stderr: OutputOptions['stderr']
   readonly out: Style
   readonly err: Style
+  /** Whether stderr gets colour (for what styles stderr without `err`: the spinner). */
+  readonly errColor: boolean
 
   /** Builds an Output, loading chalk only if some stream gets colour. */
   static async create(opts: OutputOptions): Promise<Output> {
@@ -66,6 +71,9 @@ export class Output {
     this.stderr = opts.stderr
     this.out = out
     this.err = err
+    this.errColor = err !== PLAIN_STYLE
+    knownSize(this.stdout)
+    knownSize(this.stderr)
     // process.exit() must not lose lines still collected for this tick.
     process.once('exit', () => this.flush())
   }
@@ -109,15 +117,52 @@ export class Output {
     return this.stdout.write(data)
   }
 
-  /** Informational line for the person (stderr). */
+  /** One JSON event or document per line; characters a terminal would obey are escaped (see safeJson). */
+  json(value: unknown): boolean {
+    return this.message(safeJson(value))
+  }
+
+  /**
+   * Informational line for the person (stderr). stderr is for people, so
+   * never raw bytes: a notice may quote a peer, a file or a typed name.
+   */
   notice(text: string): void {
-    this.stderr.write(this.err.dim('* ') + text + '\n')
+    this.stderr.write(this.err.dim('* ') + sanitizeText(text) + '\n')
   }
 
   /** A one-line error, never a stack trace. */
   error(text: string): void {
-    this.stderr.write(this.err.red('p2pchat: ') + text + '\n')
+    this.stderr.write(this.err.red('p2pchat: ') + sanitizeText(text) + '\n')
   }
+}
+
+/**
+ * A pseudo-terminal nobody sized (as `script` makes one) reports 0 columns
+ * and 0 rows. ora divides by the width (0 sent it into an endless loop of
+ * `ESC[0K ESC[1A`), and readline takes it as an endless line. A terminal
+ * whose size is unknown reads here as 80×24, for every reader of the
+ * stream; a real size, set later (SIGWINCH), shows through.
+ */
+export function knownSize(stream: { isTTY?: boolean; columns?: number; rows?: number }): void {
+  if (!stream.isTTY) return
+  let columns = stream.columns ?? 0
+  let rows = stream.rows ?? 0
+  Object.defineProperty(stream, 'columns', {
+    configurable: true,
+    enumerable: true,
+    get: () => columns || 80,
+    set: (v: number) => {
+      columns = v
+    }
+  })
+  Object.defineProperty(stream, 'rows', {
+    configurable: true,
+    enumerable: true,
+    get: () => rows || 24,
+    set: (v: number) => {
+      rows = v
+    }
+  })
 }
 
 const NEWLINE = Buffer.from('\n')

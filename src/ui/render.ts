@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util'
 import type { Line } from '../core/framing.js'
 import type { PeerInfo } from '../core/session.js'
 
@@ -100,4 +101,68 @@ export function parseInput(line: string): SlashCommand {
     default:
       return { kind: 'unknown', name: '/' + name }
   }
+}
+
+// Terminal geometry, counted as readline counts it (its own helper is not
+// exported; this agrees with it on all but a few rare symbols): wide East
+// Asian characters and emoji take 2 columns, combining marks and format
+// characters 0. Used to find where a printed line or the prompt starts, so
+// it must agree with readline for what people type.
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}\p{Cc}]$/u
+const EMOJI = /^\p{Emoji_Presentation}$/u
+
+function isWide(code: number, ch: string): boolean {
+  return (
+    (code >= 0x1100 &&
+      (code <= 0x115f ||
+        code === 0x2329 ||
+        code === 0x232a ||
+        (code >= 0x2e80 && code <= 0x3247 && code !== 0x303f) ||
+        (code >= 0x3250 && code <= 0x4dff) ||
+        (code >= 0x4e00 && code <= 0xa4c6) ||
+        (code >= 0xa960 && code <= 0xa97c) ||
+        (code >= 0xac00 && code <= 0xd7a3) ||
+        (code >= 0xf900 && code <= 0xfaff) ||
+        (code >= 0xfe10 && code <= 0xfe19) ||
+        (code >= 0xfe30 && code <= 0xfe6b) ||
+        (code >= 0xff01 && code <= 0xff60) ||
+        (code >= 0xffe0 && code <= 0xffe6) ||
+        (code >= 0x17000 && code <= 0x18cd5) ||
+        (code >= 0x1b000 && code <= 0x1b2fb) ||
+        (code >= 0x1d300 && code <= 0x1d376) ||
+        (code >= 0x1f200 && code <= 0x1f251) ||
+        (code >= 0x20000 && code <= 0x3fffd))) ||
+    EMOJI.test(ch)
+  )
+}
+
+/**
+ * Where the cursor is after writing `text` (one line, escape sequences
+ * allowed) from column 0 of a terminal `columns` wide: rows below the start
+ * and column. A row filled to the last column counts as moving to the next,
+ * as readline counts it.
+ */
+export function displayPos(text: string, columns: number): { rows: number; cols: number } {
+  const width = Math.max(1, columns)
+  let offset = 0
+  for (const ch of stripVTControlCharacters(text)) {
+    if (ch === '\t') {
+      offset += 8 - (offset % 8) // to the next tab stop, as readline counts it
+    } else if (ZERO_WIDTH.test(ch) && ch !== '\u00ad') {
+      // nothing: combining and format characters (a soft hyphen shows)
+    } else if (isWide(ch.codePointAt(0)!, ch)) {
+      if ((offset + 1) % width === 0) offset++ // a wide character never straddles the edge
+      offset += 2
+    } else {
+      offset += 1
+    }
+  }
+  const cols = offset % width
+  return { rows: (offset - cols) / width, cols }
+}
+
+/** How many terminal rows a line of text occupies once printed with its newline. */
+export function rowsOf(text: string, columns: number): number {
+  const { rows, cols } = displayPos(text, columns)
+  return cols === 0 && rows > 0 ? rows : rows + 1
 }

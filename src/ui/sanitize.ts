@@ -1,5 +1,8 @@
 /**
  * A peer controls the bytes it sends; it must not control the terminal.
+ * The rule: whatever reaches a terminal is made safe, whatever the mode;
+ * raw bytes only ever go to a stdout that is not a terminal.
+ *
  * sanitize() turns a peer's line into text that is safe to print: every
  * control character becomes a visible symbol, so an escape sequence shows
  * as harmless text (`␛[2J`) instead of clearing the screen, and invalid
@@ -34,4 +37,29 @@ export function sanitize(input: Uint8Array | string): string {
 export function isSafe(text: string): boolean {
   UNSAFE.lastIndex = 0
   return !UNSAFE.test(text)
+}
+
+/**
+ * sanitize() for text of our own that may quote a peer, a file or a user
+ * (notices, errors): every control is made visible except the line breaks
+ * the text itself is made of (a QR code, a help text).
+ */
+export function sanitizeText(text: string): string {
+  return text.split('\n').map(sanitize).join('\n')
+}
+
+// What JSON.stringify leaves raw and a terminal would act on or reorder by:
+// DEL, C1 controls, bidi controls and marks, and the line and paragraph
+// separators (which also end a string literal in older JavaScript).
+// eslint-disable-next-line no-control-regex
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * JSON.stringify(value) with those characters written as \uXXXX: the same
+ * JSON value (a parser reads the same text back), and harmless when the
+ * JSON is shown on a terminal. They can only occur inside strings, so
+ * replacing them in the whole text is exact.
+ */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }

@@ -7,19 +7,29 @@ import { prefixLines } from '../core/listener.js'
 import type { PeerInfo, Sender } from '../core/session.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
-import { HELP_TEXT, clockTime, formatPathSummary, formatPeerRow, lineNotice, parseInput, peerColor } from './render.js'
-import { sanitize } from './sanitize.js'
+import { HELP_TEXT, clockTime, displayPos, formatPathSummary, formatPeerRow, lineNotice, parseInput, peerColor, rowsOf } from './render.js'
+import { sanitize, sanitizeText } from './sanitize.js'
 import { routeOutputLoss } from './signals.js'
+
+/** What became of lines handed to ChatController.send(). */
+export interface Sent {
+  /** Written to the peer (every peer, on a listener), kept until a connection opens, or dropped: nobody to send to. */
+  fate: 'sent' | 'queued' | 'dropped'
+  /** Why they were dropped, for the person. */
+  reason?: string
+  /** Stop reading input until drain(). */
+  wait: boolean
+}
 
 /** What the UI may ask of the running session. */
 export interface ChatController {
   role: 'listen' | 'connect'
   peers(): PeerInfo[]
-  /** Sends lines (without their \n) to every peer (listen) or the peer (connect), in one write; false = wait for drain(). */
-  send(lines: Uint8Array[]): boolean
+  /** Sends lines (without their \n) to every peer (listen) or the peer (connect), in one write. */
+  send(lines: Uint8Array[]): Sent
   /** listen only: one peer by name or key prefix. Returns an error message, or null when sent. */
   sendTo(target: string, text: string): string | null
-  /** Local input ended (stdin EOF or Ctrl+D). */
+  /** Piped input ended (stdin EOF). In a terminal, Ctrl+D calls quit() instead. */
   inputEnded(): void
   quit(): void
 }
@@ -30,7 +40,8 @@ export type Stage = 'joining' | 'announcing' | 'connecting' | 'confirming'
 export interface ChatUi {
   stage(stage: Stage, detail: string): void
   ready(publicKey: string, z32: string, connectCommand: string): void
-  connected(peer: PeerInfo): void
+  /** connect reached the peer; `reconnect`: again, after the connection was lost (--reconnect). */
+  connected(peer: PeerInfo, reconnect?: boolean): void
   peerJoined(peer: PeerInfo): void
   peerLeft(peer: PeerInfo, error: ChatError | null): void
   /** The UDP path to a peer changed (e.g. relayed → direct). */
@@ -86,20 +97,27 @@ function startRawInput(opts: UiOptions, controller: ChatController, onCut: (noti
         const notice = lineNotice(line, 'sent')
         if (notice) onCut(notice)
       }
-      return controller.send(lines.map((l) => l.bytes))
+      const sent = controller.send(lines.map((l) => l.bytes))
+      if (sent.fate === 'dropped') onCut(`${sent.reason}: ${lines.length === 1 ? 'line' : `${lines.length} lines`} not sent`)
+      return !sent.wait
     },
     () => controller.inputEnded()
   )
 }
 
 /**
- * Pipe mode: no prompt, spinner or colour. stdout gets exactly what peers
- * sent (a listener prefixes the sender), stderr gets notices.
+ * Pipe mode: no prompt, spinner or colour. A stdout that is not a terminal
+ * gets exactly what peers sent (a listener prefixes the sender); a stdout
+ * that is a terminal (`cmd | p2pchat listen` typed in one) gets it
+ * sanitized, as does any stdout with --sanitize. stderr gets notices.
  */
 export class PipeUi implements ChatUi {
   private input: LineSource | null = null
   private role: 'listen' | 'connect' = 'connect'
-  constructor(private readonly opts: UiOptions) {}
+  private readonly sanitize: boolean
+  constructor(private readonly opts: UiOptions) {
+    this.sanitize = Boolean(opts.sanitize || opts.output.stdout.isTTY)
+  }
 
   stage(stage: Stage, detail: string): void {
     if (stage === 'connecting') this.notice(detail)
@@ -109,8 +127,8 @@ export class PipeUi implements ChatUi {
     this.notice(`z-base-32: ${z32}`)
     this.notice(`to chat, run: ${connectCommand}`)
   }
-  connected(peer: PeerInfo): void {
-    this.notice(`connected to ${peer.key} (${formatPathSummary(peer)})`)
+  connected(peer: PeerInfo, reconnect = false): void {
+    this.notice(`${reconnect ? 'reconnected' : 'connected'} to ${peer.key} (${formatPathSummary(peer)})`)
   }
   pathChanged(peer: PeerInfo, before: string): void {
     this.notice(`path to ${peer.name} changed: ${before} → ${formatPathSummary(peer)}`)
@@ -126,7 +144,7 @@ export class PipeUi implements ChatUi {
       const notice = lineNotice(line)
       if (notice) this.notice(`${peer.name}: ${notice}`)
     }
-    const shown = this.opts.sanitize ? lines.map((l) => ({ bytes: Buffer.from(sanitize(l.bytes)), droppedBytes: 0 })) : lines
+    const shown = this.sanitize ? lines.map((l) => ({ bytes: Buffer.from(sanitize(l.bytes)), droppedBytes: 0 })) : lines
     // The whole batch in one buffer: exactly the peer's bytes, prefixed by the sender on a listener.
     this.opts.output.write(this.role === 'listen' ? prefixLines(`[${peer.name}] `, shown) : encodeLines(shown.map((l) => l.bytes)))
   }
@@ -159,7 +177,12 @@ export class JsonUi implements ChatUi {
 
   private emit(type: string, fields: Record<string, unknown>): void {
     const now = (this.opts.now ?? Date.now)()
-    this.opts.output.message(JSON.stringify({ type, time: new Date(now).toISOString(), ...fields }))
+    this.opts.output.json({ type, time: new Date(now).toISOString(), ...fields })
+  }
+
+  /** The same fields for a peer in every event that describes one. */
+  private peer(peer: PeerInfo): Record<string, unknown> {
+    return { key: peer.key, name: peer.name, address: peer.address, path: peer.path, relay: peer.relay, rttMs: peer.rttMs }
   }
 
   stage(stage: Stage, detail: string): void {
@@ -168,17 +191,17 @@ export class JsonUi implements ChatUi {
   ready(publicKey: string, z32: string): void {
     this.emit('ready', { publicKey, z32 })
   }
-  connected(peer: PeerInfo): void {
-    this.emit('connected', { remoteKey: peer.key, name: peer.name, address: peer.address, path: peer.path, relay: peer.relay, rttMs: peer.rttMs })
+  connected(peer: PeerInfo, reconnect = false): void {
+    this.emit('connected', { remoteKey: peer.key, ...this.peer(peer), reconnect })
   }
   pathChanged(peer: PeerInfo, before: string): void {
-    this.emit('path-changed', { key: peer.key, before, path: peer.path, relay: peer.relay, address: peer.address, rttMs: peer.rttMs })
+    this.emit('path-changed', { ...this.peer(peer), before })
   }
   peerJoined(peer: PeerInfo): void {
-    this.emit('peer-joined', { key: peer.key, name: peer.name, address: peer.address, path: peer.path, relay: peer.relay })
+    this.emit('peer-joined', this.peer(peer))
   }
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
-    this.emit('peer-left', { key: peer.key, reason: error ? error.message : null })
+    this.emit('peer-left', { key: peer.key, name: peer.name, reason: error ? error.message : null })
   }
   messages(peer: Sender, lines: Line[]): void {
     for (const line of lines) this.message(peer, line)
@@ -217,32 +240,74 @@ const STALL_HINTS: Record<Stage, string> = {
   confirming: 'connection opened; waiting for the peer to answer'
 }
 
+/** How many printed lines are kept to repaint the screen after a resize. */
+const HISTORY_LINES = 500
+
+type SpinnerOptions = { text: string; stream: NodeJS.WritableStream; discardStdin: boolean; isEnabled: boolean; color: 'cyan' | false }
+
+/**
+ * readline keeps, in `prevRows`, how many rows below the prompt's start it
+ * left the cursor, and moves up that many before redrawing. It is a plain
+ * field (Node 20–24), not documented: it is the only way to tell readline
+ * that we already moved the cursor (after printing above the prompt).
+ */
+function setPromptRows(rl: readline.Interface, rows: number): void {
+  ;(rl as unknown as { prevRows: number }).prevRows = rows
+}
+
 /**
  * A person at a terminal: readline prompt, messages printed above the line
  * being typed (which is redrawn intact), colours, a spinner while connecting,
  * slash commands. Everything a peer sent is sanitized before display.
+ *
+ * Geometry: the prompt and a long half-typed line may wrap over several
+ * rows; readline.getCursorPos() says how many rows below the prompt's start
+ * the cursor is, which is where every redraw starts from.
  */
 export class InteractiveUi implements ChatUi {
   private rl: readline.Interface | null = null
   private spinner: Ora | null = null
   private stallTimer: NodeJS.Timeout | null = null
   private controller: ChatController | null = null
-  private readonly out: NodeJS.WritableStream & { columns?: number }
+  private readonly out: NodeJS.WritableStream & { columns?: number; rows?: number }
   private readonly now: () => number
+  private readonly prompt: string
+  /** The last lines printed (one per row of text), to repaint the screen after a resize. */
+  private history: string[] = []
+  /** The width the prompt was last drawn at. */
+  private drawnColumns = 80
+  /** Stages shown while the prompt is up (they are notices then, not a spinner), each once until connected. */
+  private shownStages = new Set<string>()
+  private readonly onResize = () => this.resized()
 
   constructor(
     private readonly opts: UiOptions,
-    private readonly makeSpinner: (o: { text: string; stream: NodeJS.WritableStream; discardStdin: boolean; isEnabled: boolean }) => Ora
+    private readonly makeSpinner: (o: SpinnerOptions) => Ora
   ) {
     this.out = opts.output.stdout
     this.now = opts.now ?? Date.now
+    this.prompt = this.c.bold('> ')
   }
 
   private get c() {
     return this.opts.output.out
   }
 
+  private columns(): number {
+    return this.out.columns || 80
+  }
+
   stage(stage: Stage, detail: string): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer)
+    this.stallTimer = null
+    if (this.rl) {
+      // The prompt is up (connect --reconnect is reconnecting): a spinner
+      // would draw over the line being typed, so each stage is a notice.
+      this.stageNotice(detail)
+      this.stallTimer = setTimeout(() => this.stageNotice(STALL_HINTS[stage]), 5000)
+      this.stallTimer.unref()
+      return
+    }
     if (!this.spinner) {
       // ora must not touch stdin (its default raw mode would swallow typing),
       // and animates whenever stderr is a terminal: its own check also turns
@@ -251,26 +316,54 @@ export class InteractiveUi implements ChatUi {
         text: detail,
         stream: this.opts.output.stderr,
         discardStdin: false,
-        isEnabled: Boolean((this.opts.output.stderr as { isTTY?: boolean }).isTTY)
+        isEnabled: Boolean((this.opts.output.stderr as { isTTY?: boolean }).isTTY),
+        color: this.opts.output.errColor ? 'cyan' : false
       }).start()
     } else {
       this.spinner.text = detail
     }
-    if (this.stallTimer) clearTimeout(this.stallTimer)
     this.stallTimer = setTimeout(() => {
       if (this.spinner) this.spinner.text = STALL_HINTS[stage]
     }, 5000)
     this.stallTimer.unref()
   }
 
-  private stopSpinner(how: 'succeed' | 'fail' | 'stop', text?: string): void {
+  private stageNotice(text: string): void {
+    if (this.shownStages.has(text)) return
+    this.shownStages.add(text)
+    this.print(this.c.dim(`* ${text}`))
+  }
+
+  private stopStages(): void {
     if (this.stallTimer) clearTimeout(this.stallTimer)
     this.stallTimer = null
-    if (!this.spinner) return
-    if (how === 'succeed') this.spinner.succeed(text)
-    else if (how === 'fail') this.spinner.fail(text)
-    else this.spinner.stop()
+    this.shownStages.clear()
+  }
+
+  /**
+   * Ends the spinner with ✔ or ✖ (or nothing). The symbols are ours, in our
+   * colours: ora's own are green and red whenever it thinks stderr has colour,
+   * which it decides without --no-color.
+   */
+  private stopSpinner(how: 'succeed' | 'fail' | 'stop', text = ''): void {
+    this.stopStages()
+    const spinner = this.spinner
     this.spinner = null
+    if (!spinner) {
+      if (how !== 'stop') this.print(this.outcome(how, text))
+      return
+    }
+    if (how === 'stop') {
+      spinner.stop()
+      return
+    }
+    const symbol = how === 'succeed' ? this.opts.output.err.green('✔') : this.opts.output.err.red('✖')
+    spinner.stopAndPersist({ symbol, text })
+    this.remember(`${symbol} ${text}`)
+  }
+
+  private outcome(how: 'succeed' | 'fail', text: string): string {
+    return `${how === 'succeed' ? this.c.green('✔') : this.c.red('✖')} ${text}`
   }
 
   ready(publicKey: string, z32: string, connectCommand: string): void {
@@ -280,9 +373,9 @@ export class InteractiveUi implements ChatUi {
     this.print(this.c.dim('type /help for commands'))
   }
 
-  connected(peer: PeerInfo): void {
-    this.stopSpinner('succeed', `connected to ${peer.key} (${formatPathSummary(peer)})`)
-    this.print(this.c.dim('type /help for commands'))
+  connected(peer: PeerInfo, reconnect = false): void {
+    this.stopSpinner('succeed', `${reconnect ? 'reconnected' : 'connected'} to ${peer.key} (${formatPathSummary(peer)})`)
+    if (!reconnect) this.print(this.c.dim('type /help for commands'))
   }
 
   peerJoined(peer: PeerInfo): void {
@@ -294,7 +387,7 @@ export class InteractiveUi implements ChatUi {
   }
 
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
-    this.system(`${this.name(peer)} left${error ? ` (${error.message})` : ''}`)
+    this.system(`${this.name(peer)} left${error ? ` (${sanitizeText(error.message)})` : ''}`)
   }
 
   messages(peer: Sender, lines: Line[]): void {
@@ -308,27 +401,40 @@ export class InteractiveUi implements ChatUi {
   }
 
   notice(text: string): void {
-    this.system(text)
+    // With the prompt up, a notice (`could not connect…; retrying in…`) is
+    // newer news than a stage's "still waiting" hint still to come.
+    if (this.rl && this.stallTimer) {
+      clearTimeout(this.stallTimer)
+      this.stallTimer = null
+    }
+    this.system(sanitizeText(text))
   }
 
   failed(error: ChatError): boolean {
+    const message = sanitizeText(error.message)
     if (this.spinner) {
-      this.stopSpinner('fail', error.message)
+      this.stopSpinner('fail', message)
       return true
     }
-    this.print(this.c.red(`error: ${error.message}`))
+    this.print(this.c.red(`error: ${message}`))
     return true
   }
 
   closed(reason: string | null): void {
     this.stopSpinner('stop')
-    if (reason) this.system(reason)
+    if (reason) this.system(sanitizeText(reason))
   }
 
   start(controller: ChatController): void {
     this.controller = controller
-    const rl = readline.createInterface({ input: this.opts.stdin, output: this.out, terminal: true, prompt: this.c.bold('> ') })
+    // readline redraws on 'resize' as if the terminal never rewraps what is
+    // on screen; ours knows when it cannot tell (see resized()).
+    const before = new Set(this.out.listeners('resize'))
+    const rl = readline.createInterface({ input: this.opts.stdin, output: this.out, terminal: true, prompt: this.prompt })
+    for (const l of this.out.listeners('resize')) if (!before.has(l)) this.out.off('resize', l as () => void)
+    this.out.on('resize', this.onResize)
     this.rl = rl
+    this.drawnColumns = this.columns()
     rl.on('line', (line) => this.onLine(line))
     // Ctrl+C in raw mode reaches readline, not the process: hand it on so the
     // one shutdown path (first graceful, second immediate) handles it.
@@ -336,21 +442,35 @@ export class InteractiveUi implements ChatUi {
     // A closed terminal (EIO, e.g. from readline's setRawMode): the same as losing stdout.
     rl.on('error', (err) => routeOutputLoss(err))
     rl.on('close', () => {
-      if (this.rl === rl) {
-        this.rl = null
-        controller.inputEnded()
-      }
+      if (this.rl !== rl) return // stop() closed it
+      // Ctrl+D on an empty line (or the terminal's input ended): leave, as
+      // /quit does, and say so. Never a prompt that reads nothing.
+      this.clearPrompt(rl)
+      this.rl = null
+      this.out.off('resize', this.onResize)
+      this.system('Ctrl+D: leaving')
+      controller.quit()
     })
     rl.prompt()
   }
 
   drain(): void {}
 
-  /** Stops reading input. A running spinner is left for failed()/closed() to end with its outcome. */
+  /** Stops reading input and takes the prompt off the screen. A running spinner is left for failed()/closed() to end with its outcome. */
   stop(): void {
     const rl = this.rl
     this.rl = null
-    rl?.close()
+    this.out.off('resize', this.onResize)
+    if (!rl) return
+    this.clearPrompt(rl)
+    rl.close()
+  }
+
+  /** Erases the prompt and the half-typed line: the cursor ends at column 0 where the prompt started. */
+  private clearPrompt(rl: readline.Interface): void {
+    readline.moveCursor(this.out, 0, -rl.getCursorPos().rows)
+    readline.cursorTo(this.out, 0)
+    readline.clearScreenDown(this.out)
   }
 
   private onLine(line: string): void {
@@ -359,11 +479,13 @@ export class InteractiveUi implements ChatUi {
     this.eraseEchoedLine(line)
     const cmd = parseInput(line)
     switch (cmd.kind) {
-      case 'text':
+      case 'text': {
         if (cmd.text.length === 0) break
-        controller.send([Buffer.from(cmd.text)])
-        this.print(`${this.stamp()}${this.c.bold('you')}${this.c.dim(':')} ${sanitize(cmd.text)}`)
+        const sent = controller.send([Buffer.from(cmd.text)])
+        if (sent.fate === 'dropped') this.system(`not sent (${sent.reason}): ${sanitize(cmd.text)}`)
+        else this.print(`${this.stamp()}${this.c.bold(sent.fate === 'queued' ? 'you (queued)' : 'you')}${this.c.dim(':')} ${sanitize(cmd.text)}`)
         break
+      }
       case 'help':
         this.print(HELP_TEXT)
         break
@@ -378,6 +500,7 @@ export class InteractiveUi implements ChatUi {
         controller.quit()
         return
       case 'clear':
+        this.history = []
         this.out.write('\x1b[2J\x1b[3J\x1b[H')
         break
       case 'send-to': {
@@ -386,8 +509,8 @@ export class InteractiveUi implements ChatUi {
           break
         }
         const error = controller.sendTo(cmd.target, cmd.text)
-        if (error) this.system(error)
-        else this.print(`${this.stamp()}${this.c.bold(`you → ${cmd.target}`)}${this.c.dim(':')} ${sanitize(cmd.text)}`)
+        if (error) this.system(sanitizeText(error))
+        else this.print(`${this.stamp()}${this.c.bold(`you → ${sanitize(cmd.target)}`)}${this.c.dim(':')} ${sanitize(cmd.text)}`)
         break
       }
       case 'unknown':
@@ -401,9 +524,13 @@ export class InteractiveUi implements ChatUi {
     this.rl?.prompt()
   }
 
+  /**
+   * readline has echoed the line and moved to the row below it; go back to
+   * where the prompt started. A line that ends exactly at the right edge
+   * took one more row (readline moves to the next row at once).
+   */
   private eraseEchoedLine(line: string): void {
-    const columns = this.out.columns || 80
-    const rows = Math.max(1, Math.ceil((2 + line.length) / columns))
+    const rows = displayPos(this.prompt + line, this.columns()).rows + 1
     readline.moveCursor(this.out, 0, -rows)
     readline.cursorTo(this.out, 0)
     readline.clearScreenDown(this.out)
@@ -421,20 +548,71 @@ export class InteractiveUi implements ChatUi {
     this.print(this.c.yellow(`* ${text}`))
   }
 
+  private remember(text: string): void {
+    for (const row of text.split('\n')) this.history.push(row)
+    if (this.history.length > HISTORY_LINES * 2) this.history = this.history.slice(-HISTORY_LINES)
+  }
+
   /** Prints above the input line, then redraws the prompt with what was half-typed. */
   private print(text: string): void {
+    this.remember(text)
     const rl = this.rl
     if (!rl) {
       this.out.write(text + '\n')
       return
     }
     // Go to where the prompt starts (the half-typed line may wrap), clear it,
-    // print, then let readline redraw the prompt, the text and the cursor.
-    const { rows } = rl.getCursorPos()
-    readline.moveCursor(this.out, 0, -rows)
-    readline.cursorTo(this.out, 0)
-    readline.clearScreenDown(this.out)
+    // print, then let readline redraw the prompt, the text and the cursor
+    // from there (not from where it last left the cursor).
+    this.clearPrompt(rl)
     this.out.write(text + '\n')
+    this.redrawPrompt(rl)
+  }
+
+  private redrawPrompt(rl: readline.Interface): void {
+    setPromptRows(rl, 0)
     rl.prompt(true)
+    this.drawnColumns = this.columns()
+  }
+
+  /**
+   * The terminal changed width. Some terminals rewrap what is on screen
+   * (tmux, VTE, kitty…), some do not (xterm), some all but the cursor's row
+   * (xterm.js): where the prompt now starts depends on which. When the
+   * cursor's row within the prompt is the same either way (the usual short
+   * line), redraw the prompt in place; otherwise (a half-typed line that
+   * wraps at the old or the new width) repaint the screen from the top with
+   * the last lines printed, which is right whatever the terminal did.
+   */
+  private resized(): void {
+    const rl = this.rl
+    const columns = this.columns()
+    const before = this.drawnColumns
+    if (!rl || columns === before) return
+    const upToCursor = this.prompt + rl.line.slice(0, rl.cursor)
+    const rowsThen = displayPos(upToCursor, before).rows
+    const rowsNow = displayPos(upToCursor, columns).rows
+    if (rowsThen === rowsNow) {
+      readline.moveCursor(this.out, 0, -rowsNow)
+      readline.cursorTo(this.out, 0)
+      readline.clearScreenDown(this.out)
+    } else {
+      this.repaint(rl, columns)
+    }
+    this.redrawPrompt(rl)
+  }
+
+  /** Clears the screen and prints the last lines that fit above the prompt. */
+  private repaint(rl: readline.Interface, columns: number): void {
+    let free = (this.out.rows || 24) - rowsOf(this.prompt + rl.line, columns)
+    let first = this.history.length
+    while (first > 0) {
+      const rows = rowsOf(this.history[first - 1]!, columns)
+      if (rows > free) break
+      free -= rows
+      first--
+    }
+    const shown = this.history.slice(first)
+    this.out.write('\x1b[H\x1b[J' + shown.map((l) => l + '\n').join(''))
   }
 }

@@ -100,6 +100,13 @@ describe('--json', () => {
 
     const joined = await waitForEvent(listener, 'peer-joined')
     expect(joined.key).toMatch(/^[0-9a-f]{64}$/)
+    // The same peer fields in both events: the path indicator, whole.
+    for (const [event, peerKey] of [[connected, key], [joined, joined.key]] as const) {
+      expect(event).toMatchObject({ key: peerKey, name: (peerKey as string).slice(0, 8), path: 'direct', relay: null })
+      expect(event.address).toMatch(/^127\.0\.0\.1:\d+$/)
+      expect(typeof event.rttMs).toBe('number')
+    }
+    expect(connected.reconnect).toBe(false)
 
     client.write('hello "json" \\ world\n')
     const msg = await waitForEvent(listener, 'message')
@@ -120,6 +127,37 @@ describe('--json', () => {
     await waitForEvent(listener, 'closed')
     // Every line of stdout was an event.
     for (const p of [listener, client]) for (const e of events(p)) expect(typeof e.type).toBe('string')
+  })
+
+  it('connect --reconnect reports the new connection as a connected event with reconnect: true', async () => {
+    const home = tempHome().env
+    const first = p2pchat(['listen', '--bootstrap', net.flag], home)
+    const key = (await first.waitFor(/listening on ([0-9a-f]{64})/))[1]!
+    const client = p2pchat(['connect', key, '--json', '--reconnect', '--bootstrap', net.flag], tempHome().env)
+    expect(await waitForEvent(client, 'connected')).toMatchObject({ key, reconnect: false })
+    first.kill('SIGINT')
+    await first.exit()
+    const second = p2pchat(['listen', '--bootstrap', net.flag], home)
+    await second.waitFor(`listening on ${key}`)
+    const again = await waitForEvent(client, 'connected', (e) => e.reconnect === true)
+    expect(again).toMatchObject({ key, remoteKey: key, path: 'direct', relay: null })
+    expect(typeof again.rttMs).toBe('number')
+    client.end()
+    expect((await client.exit()).code).toBe(0)
+  }, 40_000)
+
+  it('a peer\'s DEL, C1, bidi and separator characters are escaped, and parse back to the same text', async () => {
+    const { raw, key } = await rawListener()
+    const client = p2pchat(['connect', key, '--json', '--bootstrap', net.flag], tempHome().env)
+    await waitForEvent(client, 'connected')
+    const text = 'a\x7fb\u009bc\u0085d\u202ee\u2066f\u200fg\u2028h\u2029i\x1b[2J'
+    raw.write(`${text}\n`)
+    const msg = await waitForEvent(client, 'message')
+    expect(msg.text).toBe(text)
+    const line = Buffer.concat(client.stdoutBytes).toString('utf8').split('\n').find((l) => l.includes('"message"'))!
+    expect(line).toContain('"text":"a\\u007fb\\u009bc\\u0085d\\u202ee\\u2066f\\u200fg\\u2028h\\u2029i\\u001b[2J"')
+    expect(line).not.toMatch(/[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/)
+    client.end()
   })
 
   it('a failure is an error event with its code, and the exit code matches', async () => {
