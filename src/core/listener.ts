@@ -331,7 +331,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     if (forward) {
       // Tell the newcomer who is here, as one plain line (a raw peer reads it too).
       const others = [...this.peers].filter((p) => p !== peer && !p.isClosed).map((p) => p.sender().name)
-      peer.sendBounded(roomLine(others))
+      const greeting = roomLine(others)
+      if (greeting) peer.sendBounded(greeting)
       this.broadcast(`* ${peer.info().name} joined`, peer)
     }
     this.emit('peer-joined', peer)
@@ -352,9 +353,12 @@ function answerRefusal(payload: HandshakePayload | null): boolean {
   return false
 }
 
-/** The line a peer joining a room gets: who else is there. */
-export function roomLine(others: string[]): string {
-  if (others.length === 0) return '* you are the only peer here'
+/**
+ * The line a peer joining a room gets: who else is there. Nothing when it is
+ * alone: a one-to-one chat's stdout stays exactly what the listener typed.
+ */
+export function roomLine(others: string[]): string | null {
+  if (others.length === 0) return null
   const shown = others.slice(0, ROOM_NAMES_SHOWN).join(', ')
   const more = others.length > ROOM_NAMES_SHOWN ? ` and ${others.length - ROOM_NAMES_SHOWN} more` : ''
   return `* in the room: ${shown}${more} (${others.length} other${others.length === 1 ? '' : 's'})`

@@ -20,8 +20,8 @@ describe('listen + connect', () => {
 
     listener.write('hello from the listener\n')
     await client.waitFor('hello from the listener\n', 'stdout')
-    // The room's greeting first (a plain line from the listener), then the line.
-    expect(client.stdout).toBe('* you are the only peer here\nhello from the listener\n')
+    // Alone in the room: no greeting, exactly the listener's line.
+    expect(client.stdout).toBe('hello from the listener\n')
 
     client.end('last words, no newline')
     expect((await client.exit()).code).toBe(0)

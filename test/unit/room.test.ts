@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { roomLine } from '../../src/core/listener.js'
 
 describe('roomLine (what a peer joining a room is told)', () => {
-  it('says when the newcomer is alone', () => {
-    expect(roomLine([])).toBe('* you are the only peer here')
+  it('says nothing when the newcomer is alone (a one-to-one chat gets no extra line)', () => {
+    expect(roomLine([])).toBeNull()
   })
 
   it('names the others, with the count', () => {
