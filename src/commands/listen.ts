@@ -91,7 +91,8 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       peers: () => [...listener.peers].map((p) => p.info()),
       send: (lines) => {
         if (listener.broadcastRaw(encodeLines(lines)) === 0) ui.notice('no peers connected: line not sent')
-        return true
+        // Backpressure: stop reading stdin while a peer's queue is over its soft mark.
+        return !listener.backlogged
       },
       sendTo: (target, text) => {
         const t = target.toLowerCase()
@@ -120,6 +121,7 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
       if (!stopping) ui.peerLeft(peer.info(), error)
     })
     listener.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
+    listener.on('drain', () => ui.drain())
     listener.on('refused', (hex, reason) => {
       const why = reason === 'full' ? `the room is full (${opts.maxPeers} peer${opts.maxPeers === 1 ? '' : 's'})` : 'not on the allow list'
       ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${listener.refusedCount}`)
