@@ -1,9 +1,8 @@
 import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp } from '../core/errors.js'
-import { encodeLines } from '../core/framing.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, type Identity } from '../core/identity.js'
 import { loadContacts } from '../core/contacts.js'
 import { toHex } from '../core/keys.js'
-import { openNode, resolveNetwork, resolveRelays } from '../core/network.js'
+import { leaveNetwork, openNode, resolveNetwork, resolveRelays } from '../core/network.js'
 import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
 import { Backoff } from '../core/backoff.js'
@@ -23,8 +22,14 @@ export interface ConnectOptions {
   relayThrough?: string[]
 }
 
-/** How long to let the peer acknowledge our last lines after input ends. */
-const FINISH_TIMEOUT_MS = 5000
+/**
+ * After input ends, how long to wait for the peer to acknowledge more of our
+ * lines before giving up on the rest: the same as the idle limit after which
+ * a silent connection is declared lost (which also ends the wait).
+ */
+const FINISH_STALL_MS = DEFAULT_IDLE_TIMEOUT_MS
+/** On leaving (Ctrl+C, /quit, done), how long the peer gets to close its side before the stream is destroyed. */
+const LEAVE_GRACE_MS = 2000
 /** Lines waiting for a connection: reading input pauses past the soft cap; past the hard cap they are dropped. */
 const QUEUE_SOFT_BYTES = 256 * 1024
 const QUEUE_HARD_BYTES = 4 * 1024 * 1024
@@ -79,25 +84,37 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
   // Lines typed or piped before a connection is confirmed wait here, in
   // order, and are flushed when it is; reading pauses while it is full.
   let live: PeerConnection | null = null
-  let queue: Buffer[] = []
+  let queue: Uint8Array[][] = []
   let queuedBytes = 0
   let inputEnded = false
   let finishing = false
+  // Lines sent on earlier connections (--reconnect) that were never acknowledged.
+  let lostLines = 0
+  const notDelivered = (unconfirmed: number, waitedSeconds: number): Outcome => {
+    const error = ChatError.notDelivered(unconfirmed + lostLines, unconfirmed > 0 ? waitedSeconds : null)
+    return { code: error.exitCode, error, reason: null }
+  }
   const finishIfDone = () => {
     if (!inputEnded || !live || finishing) return
     finishing = true
     const peer = live
-    void peer.finish(FINISH_TIMEOUT_MS).then(() => settle({ code: EXIT.OK, error: null, reason: null }))
+    const startedAt = Date.now()
+    // Exit 0 only once the peer's transport acknowledged every line.
+    void peer.finish(FINISH_STALL_MS).then((unconfirmed) => {
+      if (unconfirmed + lostLines === 0) settle({ code: EXIT.OK, error: null, reason: null })
+      else settle(notDelivered(unconfirmed, Math.round((Date.now() - startedAt) / 1000)))
+    })
   }
   const controller: ChatController = {
     role: 'connect',
     peers: () => (live && !live.isClosed ? [live.info()] : []),
     send: (lines) => {
-      const data = encodeLines(lines)
-      if (live) return { fate: 'sent', wait: !live.sendRaw(data) }
-      if (queuedBytes + data.byteLength > QUEUE_HARD_BYTES) return { fate: 'dropped', reason: 'not connected and the queue is full', wait: true }
-      queue.push(data)
-      queuedBytes += data.byteLength
+      if (live && !live.isClosed) return { fate: 'sent', wait: !live.sendLines(lines) }
+      let bytes = 0
+      for (const line of lines) bytes += line.byteLength + 1
+      if (queuedBytes + bytes > QUEUE_HARD_BYTES) return { fate: 'dropped', reason: 'not connected and the queue is full', wait: true }
+      queue.push(lines)
+      queuedBytes += bytes
       return { fate: 'queued', wait: queuedBytes >= QUEUE_SOFT_BYTES }
     },
     sendTo: () => '/send-to works on a listener',
@@ -187,20 +204,32 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
         const waiting = queue
         queue = []
         queuedBytes = 0
-        for (const data of waiting) peer.sendRaw(data)
-        if (!peer.needsDrain) ui.drain()
+        let flowing = true
+        for (const lines of waiting) flowing = peer.sendLines(lines)
+        // Otherwise the peer's 'drain' resumes reading.
+        if (flowing) ui.drain()
         finishIfDone()
 
         const error = await Promise.race([peer.closedPromise(), finished.then(() => null)])
         live = null
         if (outcome) {
-          peer.destroy()
+          // Leaving (Ctrl+C, /quit, or input done): end, do not reset.
+          await peer.leave(LEAVE_GRACE_MS)
+          // Ctrl+C or /quit still exits 0, but says what the peer never acknowledged.
+          const lost = lostLines + (await peer.delivery.whenDone())
+          if ((outcome as Outcome).error === null && lost > 0) ui.notice(ChatError.notDelivered(lost, null).message)
           break
         }
         if (finishing) break // finish() settles
+        lostLines += await peer.delivery.whenDone()
         if (!opts.reconnect) {
-          if (error) settle({ code: error.exitCode, error, reason: null })
-          else settle({ code: EXIT.OK, error: null, reason: 'the peer closed the connection' })
+          if (error) {
+            if (lostLines > 0) ui.notice(notDelivered(0, 0).error!.message)
+            settle({ code: error.exitCode, error, reason: null })
+          } else if (lostLines > 0) {
+            ui.notice('the peer closed the connection')
+            settle(notDelivered(0, 0))
+          } else settle({ code: EXIT.OK, error: null, reason: 'the peer closed the connection' })
           break
         }
         const wait = backoff.next()
@@ -215,7 +244,8 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       ui.closed(reason)
       return code
     } finally {
-      await dht.destroy().catch(() => {})
+      // Bounded: see LEAVE_GRACE_MS in core/network.ts.
+      await leaveNetwork(dht)
     }
   } catch (err) {
     ui.stop()

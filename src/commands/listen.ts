@@ -120,8 +120,11 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     const controller: ChatController = {
       role: 'listen',
       peers: () => [...listener.peers].map((p) => p.info()),
-      send: (lines) =>
-        listener.broadcastRaw(encodeLines(lines)) === 0 ? { fate: 'dropped', reason: 'no peers connected', wait: false } : { fate: 'sent', wait: false },
+      send: (lines) => {
+        if (listener.broadcastRaw(encodeLines(lines)) === 0) return { fate: 'dropped', reason: 'no peers connected', wait: false }
+        // Backpressure: stop reading stdin while a peer's queue is over its soft mark.
+        return { fate: 'sent', wait: listener.backlogged }
+      },
       sendTo: (target, text) => {
         const t = target.toLowerCase()
         const matches = [...listener.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)
@@ -149,6 +152,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       if (!stopping) ui.peerLeft(peer.info(), error)
     })
     listener.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
+    listener.on('drain', () => ui.drain())
     listener.on('refused', (hex, reason) => {
       const why = reason === 'full' ? `the room is full (${opts.maxPeers} peer${opts.maxPeers === 1 ? '' : 's'})` : 'not on the allow list'
       ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${listener.refusedCount}`)

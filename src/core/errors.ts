@@ -14,6 +14,7 @@ export const EXIT = {
   TIMEOUT: 7,
   CONNECTION_LOST: 8,
   NETWORK: 9,
+  NOT_DELIVERED: 10,
   INTERRUPTED: 130
 } as const
 
@@ -114,6 +115,25 @@ export class ChatError extends Error {
       `another listener is already serving this identity's key ${keyHex.slice(0, 8)}… (on this machine or another): stop that one first, or start this one with another identity (--identity FILE; create one with 'p2pchat keygen --out FILE')`,
       EXIT.IDENTITY
     )
+  }
+
+  static stalled(queuedBytes: number, stallMs: number): ChatError {
+    return new ChatError(
+      'TOO_SLOW',
+      `disconnected: did not read its messages (${Math.round(queuedBytes / 1024)} KiB waiting, none taken for ${Math.round(stallMs / 1000)} s)`,
+      EXIT.CONNECTION_LOST
+    )
+  }
+
+  /**
+   * Lines written to the peer that its transport never acknowledged, after
+   * waiting `waitedSeconds` at the end (null: the connection they were sent on ended first).
+   */
+  static notDelivered(lines: number, waitedSeconds: number | null): ChatError {
+    const what = lines === 1 ? '1 line was' : `${lines} lines were`
+    const them = lines === 1 ? 'it' : 'them'
+    const why = waitedSeconds === null ? `the connection ended before the peer acknowledged ${them}` : `the peer did not acknowledge ${them} within ${waitedSeconds} s`
+    return new ChatError('NOT_DELIVERED', `${what} not confirmed delivered: ${why}`, EXIT.NOT_DELIVERED)
   }
 
   static network(message: string): ChatError {

@@ -49,6 +49,8 @@ export interface ListenerEvents {
   'path-changed': [peer: PeerConnection]
   /** A peer exceeded its rate limit: `droppedLines` of its lines were dropped. */
   throttled: [peer: PeerConnection, droppedLines: number]
+  /** No peer is backlogged any more (after one was): broadcasting may go on. */
+  drain: []
   closed: []
 }
 
@@ -242,6 +244,17 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     return this.broadcastRaw(encodeLine(message), except)
   }
 
+  /**
+   * True while some peer has more than its soft mark queued. A caller with
+   * more to broadcast (piped stdin) should wait for 'drain'; a peer that
+   * stays backlogged without taking anything is dropped (PeerConnection
+   * stallMs), which ends the wait.
+   */
+  get backlogged(): boolean {
+    for (const peer of this.peers) if (peer.backlogged) return true
+    return false
+  }
+
   /** Sends already-terminated lines to every connected peer (one write each). */
   broadcastRaw(data: Uint8Array, except?: PeerConnection): number {
     let sent = 0
@@ -322,11 +335,16 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       }
     })
     peer.on('throttled', (n) => this.emit('throttled', peer, n))
+    peer.on('drain', () => {
+      if (!this.backlogged) this.emit('drain')
+    })
     peer.on('path-changed', () => this.emit('path-changed', peer))
     peer.on('close', (error) => {
       this.peers.delete(peer)
       if (forward && !this.closing) this.broadcast(`* ${peer.info().name} left`)
       this.emit('peer-left', peer, error)
+      // A dropped slow peer may have been what broadcasting waited for.
+      if (!this.backlogged) this.emit('drain')
     })
     if (forward) {
       // Tell the newcomer who is here, as one plain line (a raw peer reads it too).

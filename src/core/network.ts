@@ -99,6 +99,27 @@ export async function joinNetwork(network: NetworkConfig, keyPair?: KeyPair): Pr
   return dht
 }
 
+/**
+ * How long leaving the DHT may take before the process goes on without
+ * waiting. A normal dht.destroy() takes milliseconds; it takes ~13 s when a
+ * connection's UDX stream still has an unacknowledged packet to a peer that
+ * died (e.g. our half-close answering the end of a listener that then exited
+ * at once): hyperdht waits for every raw stream to close, and UDX closes it
+ * only after its retransmission timeout.
+ */
+export const LEAVE_GRACE_MS = 1000
+
+/**
+ * Destroys the node, waiting at most `graceMs` (see LEAVE_GRACE_MS). For a
+ * process that is about to exit and announced nothing: a listener must
+ * await its own unannounce first.
+ */
+export async function leaveNetwork(dht: DHTClass, graceMs = LEAVE_GRACE_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([dht.destroy().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
+  clearTimeout(timer)
+}
+
 /** Relays from --relay-through (repeatable) or P2PCHAT_RELAY (comma-separated): keys or contact names. */
 export function resolveRelays(flags: string[] | undefined, env: NodeJS.ProcessEnv, resolveKey: (s: string) => Buffer): Buffer[] {
   const fromFlag = Boolean(flags?.length)

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair, NoiseStream } from 'hyperdht'
+import { DeliveryTracker } from './delivery.js'
 import { ChatError, EXIT, fromDhtError } from './errors.js'
-import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, type Line } from './framing.js'
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, encodeLines, type Line } from './framing.js'
 import { toHex } from './keys.js'
 import { PeerRateLimiter, type RateLimits } from './ratelimit.js'
 
@@ -12,6 +13,7 @@ export interface PeerEvents {
   lines: [lines: Line[]]
   /** The peer finished sending (half-close); its final unterminated line was already delivered. */
   end: []
+  /** The send queue emptied after a write had to wait: more can be sent. */
   drain: []
   /** The UDP path changed (e.g. a relayed connection upgraded to direct). */
   'path-changed': [info: PeerInfo]
@@ -54,11 +56,19 @@ export interface PeerOptions {
   idleTimeoutMs?: number
   /** Most bytes queued for a peer that does not read; past it the peer is dropped. */
   maxQueueBytes?: number
+  /** Past this many queued bytes the peer is backlogged: callers should wait for 'drain'. */
+  softQueueBytes?: number
+  /** A backlogged peer whose transport takes nothing from its queue for this long is dropped. */
+  stallMs?: number
 }
 
 /** hyperdht peers send a keep-alive every 5 s: two missed ones and a margin means gone. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 12_000
 export const DEFAULT_MAX_QUEUE_BYTES = 1024 * 1024
+export const DEFAULT_SOFT_QUEUE_BYTES = 256 * 1024
+/** A live transport moves at least a packet in a few seconds; a stopped peer moves nothing. */
+export const DEFAULT_STALL_MS = 5000
+const STALL_CHECK_MS = 500
 const KEEP_ALIVE_MS = 5000
 
 /**
@@ -69,6 +79,8 @@ const KEEP_ALIVE_MS = 5000
 export class PeerConnection extends EventEmitter<PeerEvents> {
   readonly stream: NoiseStream
   readonly connectedAt: number
+  /** Which lines sent with sendLines() the peer's transport has acknowledged. */
+  readonly delivery: DeliveryTracker
   private readonly decoder: LineDecoder
   private error: ChatError | null = null
   private closed = false
@@ -76,8 +88,9 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly nameOf: (keyHex: string) => string
   private readonly limiter: PeerRateLimiter | null
   private readonly maxQueueBytes: number
-  // Bytes written since the stream last asked us to wait ('drain').
-  private backlog = 0
+  private readonly softQueueBytes: number
+  private readonly stallMs: number
+  private stallTimer: NodeJS.Timeout | null = null
   private relayAddresses: Map<string, string> | null = null
 
   constructor(stream: NoiseStream, opts: PeerOptions = {}, private readonly now: () => number = Date.now) {
@@ -88,6 +101,9 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.nameOf = opts.nameOf ?? ((hex) => hex.slice(0, 8))
     this.limiter = opts.limits ? new PeerRateLimiter(opts.limits, now()) : null
     this.maxQueueBytes = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES
+    this.softQueueBytes = Math.min(opts.softQueueBytes ?? DEFAULT_SOFT_QUEUE_BYTES, this.maxQueueBytes)
+    this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS
+    this.delivery = new DeliveryTracker({ flush: () => acknowledgedFlush(stream) })
     if (opts.idleTimeoutMs) {
       stream.setTimeout(opts.idleTimeoutMs)
       // Our own keep-alives make the peer's idle timeout meaningful: hyperdht
@@ -117,15 +133,14 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       // stream closes cleanly instead of waiting to be torn down.
       this.end()
     })
-    stream.on('drain', () => {
-      this.backlog = 0
-      this.emit('drain')
-    })
+    stream.on('drain', () => this.emit('drain'))
     stream.on('error', (err: unknown) => {
       this.error ??= err instanceof Error && err.message === 'Stream timed out' ? ChatError.vanished(opts.idleTimeoutMs ?? 0) : fromDhtError(err)
     })
     stream.on('close', () => {
       this.closed = true
+      this.stopStallWatch()
+      this.delivery.close()
       this.emit('close', this.error)
     })
   }
@@ -163,7 +178,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   info(): PeerInfo {
     const raw = this.stream.rawStream
     const host = raw?.remoteHost ?? null
-    const address = host ? `${host}:${raw.remotePort}` : null
+    const address = raw && host ? `${host}:${raw.remotePort}` : null
     const relay = address && this.relayAddresses ? (this.relayAddresses.get(address) ?? null) : null
     return {
       path: address === null ? null : relay ? 'relayed' : 'direct',
@@ -217,9 +232,37 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
 
   /**
+   * Sends lines (without their \n) in one write and tracks their delivery
+   * (see `delivery`). Returns false when the caller should wait for 'drain'.
+   */
+  sendLines(lines: Uint8Array[]): boolean {
+    if (this.closed || this.stream.destroyed || lines.length === 0) return true
+    const ok = this.stream.write(encodeLines(lines))
+    this.delivery.track(lines.length)
+    return ok
+  }
+
+  /**
+   * Bytes written to this peer and still waiting in memory: the secret
+   * stream's queue plus the UDX stream's own queue. (What UDX has taken is
+   * bounded by UDX itself: it stops taking more past its high-water mark
+   * plus the send window, and then these queues are what grows.)
+   */
+  get queuedBytes(): number {
+    const raw = this.stream.rawStream
+    return this.stream._writableState.buffered + (raw ? raw._writableState.buffered : 0)
+  }
+
+  /** More than the soft mark is queued: callers feeding this peer should wait for 'drain'. */
+  get backlogged(): boolean {
+    return !this.closed && this.queuedBytes > this.softQueueBytes
+  }
+
+  /**
    * Sends without ever queueing without bound: a peer that stops reading gets
-   * up to maxQueueBytes queued, then is dropped, so one slow reader can
-   * neither delay the others nor grow our memory.
+   * up to maxQueueBytes queued, then is dropped; a backlogged peer whose
+   * transport takes nothing for stallMs is dropped too. So one slow reader can
+   * neither delay the others for long nor grow our memory.
    */
   sendBounded(message: string | Uint8Array): void {
     this.sendBoundedRaw(encodeLine(message))
@@ -228,18 +271,35 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   /** sendBounded() for bytes that are already line-terminated. */
   sendBoundedRaw(data: Uint8Array): void {
     if (this.closed || this.stream.destroyed) return
-    if (this.stream.writableNeedDrain) {
-      this.backlog += data.byteLength
-      if (this.backlog > this.maxQueueBytes) {
-        this.destroy(ChatError.tooSlow(this.maxQueueBytes))
-        return
-      }
+    if (this.queuedBytes + data.byteLength > this.maxQueueBytes) {
+      this.destroy(ChatError.tooSlow(this.maxQueueBytes))
+      return
     }
     this.stream.write(data)
+    if (this.backlogged) this.watchStall()
   }
 
-  get needsDrain(): boolean {
-    return this.stream.writableNeedDrain
+  /** While backlogged: drop the peer when its transport has taken nothing for stallMs. */
+  private watchStall(): void {
+    if (this.stallTimer) return
+    let taken = this.stream.rawBytesWritten
+    let movedAt = this.now()
+    this.stallTimer = setInterval(() => {
+      if (!this.backlogged) return this.stopStallWatch()
+      const now = this.now()
+      if (this.stream.rawBytesWritten !== taken) {
+        taken = this.stream.rawBytesWritten
+        movedAt = now
+      } else if (now - movedAt >= this.stallMs) {
+        this.destroy(ChatError.stalled(this.queuedBytes, this.stallMs))
+      }
+    }, STALL_CHECK_MS)
+    this.stallTimer.unref()
+  }
+
+  private stopStallWatch(): void {
+    if (this.stallTimer) clearInterval(this.stallTimer)
+    this.stallTimer = null
   }
 
   /** Finish sending (half-close); the peer still gets everything written so far. */
@@ -248,26 +308,51 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * Half-closes and resolves once the peer has acknowledged everything sent
-   * (or the stream closed, or `timeoutMs` passed): safe to exit afterwards.
+   * Waits until the peer's transport has acknowledged every line sent with
+   * sendLines(), then half-closes (the peer still gets everything written).
+   * Resolves with the number of lines it did not acknowledge: 0 when all
+   * were; otherwise the connection closed first, or nothing more was
+   * acknowledged for `stallMs` (the caller then leaves or destroys).
+   *
+   * The end is sent only after the acknowledgement: once both sides have
+   * ended, the streams close themselves and a flush still to be answered
+   * would fail although nothing was lost.
    */
-  async finish(timeoutMs: number): Promise<void> {
-    const stream = this.stream
-    const acked = (async () => {
-      if (!stream.writableFinished) await new Promise((resolve) => stream.once('finish', resolve))
-      const raw = stream.rawStream as unknown as { flush?: () => Promise<boolean> }
-      if (raw && typeof raw.flush === 'function') await raw.flush()
-    })()
+  async finish(stallMs: number): Promise<number> {
+    const delivery = this.delivery
+    // The bound restarts whenever something is acknowledged: a slow but
+    // working path is waited for, a peer that acknowledges nothing is not.
+    let timer: NodeJS.Timeout | undefined
+    let giveUp!: (unconfirmed: number) => void
+    const stalled = new Promise<number>((resolve) => (giveUp = resolve))
+    const arm = () => {
+      clearTimeout(timer)
+      timer = setTimeout(() => giveUp(delivery.unconfirmed), stallMs)
+    }
+    arm()
+    delivery.on('delivered', arm)
+    try {
+      const unconfirmed = await Promise.race([delivery.whenDone(), stalled])
+      if (unconfirmed === 0) this.end()
+      return unconfirmed
+    } finally {
+      clearTimeout(timer)
+      delivery.off('delivered', arm)
+    }
+  }
+
+  /**
+   * Leaves cleanly: half-closes and lets the peer close its side (so it sees
+   * a clean end, not a reset), destroying the stream if that takes longer
+   * than `graceMs`.
+   */
+  async leave(graceMs: number): Promise<void> {
+    if (this.closed) return
     this.end()
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      acked.catch(() => {}),
-      this.closedPromise(),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs)
-      })
-    ])
+    await Promise.race([this.closedPromise(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
     clearTimeout(timer)
+    this.destroy()
   }
 
   destroy(error?: ChatError): void {
@@ -280,6 +365,23 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     if (this.closed) return Promise.resolve(this.error)
     return new Promise((resolve) => this.once('close', resolve))
   }
+}
+
+/**
+ * stream.flush(), resolving true only when the peer's transport really
+ * acknowledged everything written before the call. udx-native also resolves
+ * a pending flush when destroying the stream cancels its unacknowledged
+ * writes (its ack callback ignores the status), so the result is believed
+ * only if neither the secret stream nor the UDX stream was destroyed by then,
+ * checked one event-loop turn later (after a native close that cancelled the
+ * writes has run). A clean close (both sides ended) is not a destroy: streamx
+ * records an error only in destroy().
+ */
+async function acknowledgedFlush(stream: NoiseStream): Promise<boolean> {
+  if (!(await stream.flush())) return false
+  await new Promise((resolve) => setImmediate(resolve))
+  const raw = stream.rawStream
+  return stream._writableState.error === null && (raw === null || raw._writableState.error === null)
 }
 
 export interface DialOptions extends PeerOptions {

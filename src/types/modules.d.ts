@@ -12,7 +12,6 @@ declare module 'hypercore-id-encoding' {
 
 declare module 'hyperdht' {
   import type { EventEmitter } from 'node:events'
-  import type { Duplex } from 'node:stream'
 
   export interface KeyPair {
     publicKey: Buffer
@@ -24,24 +23,62 @@ declare module 'hyperdht' {
     port: number
   }
 
-  export interface RawStream extends EventEmitter {
+  /**
+   * The streamx Duplex that hyperdht, @hyperswarm/secret-stream and udx-native
+   * are built on. Deliberately NOT Node's stream API: properties such as
+   * writableNeedDrain, writableLength or writableFinished do not exist on it
+   * (they would read as undefined), so they are not declared here.
+   */
+  export interface StreamxDuplex extends EventEmitter {
+    /** Queues data; false once the queue reached its high-water mark (wait for 'drain'). */
+    write(data: Uint8Array | string): boolean
+    end(data?: Uint8Array | string): this
+    destroy(err?: Error): void
+    pause(): this
+    resume(): this
+    readonly destroyed: boolean
+    readonly destroying: boolean
+    /**
+     * streamx internals (it has no public equivalents): `buffered` is the
+     * number of bytes in the writable queue, not yet handed to `_write`;
+     * `error` is set by destroy() (to STREAM_DESTROYED when given none) and
+     * stays null when the stream closed cleanly (both sides ended).
+     */
+    readonly _writableState: { readonly buffered: number; readonly highWaterMark: number; readonly error: Error | null }
+  }
+
+  /** udx-native UDXStream: the transport under a connection. */
+  export interface RawStream extends StreamxDuplex {
     readonly remoteHost: string | null
     readonly remotePort: number
     readonly rtt: number
     readonly bytesReceived: number
     readonly bytesTransmitted: number
     readonly packetsReceived: number
-    readonly destroyed: boolean
+    /**
+     * Resolves true when the peer's UDX has acknowledged every byte written
+     * so far (false when the stream is destroyed first; a flush still pending
+     * when the stream closes never settles).
+     */
+    flush(): Promise<boolean>
   }
 
   /** @hyperswarm/secret-stream NoiseSecretStream (a streamx Duplex). */
-  export interface NoiseStream extends Duplex {
+  export interface NoiseStream extends StreamxDuplex {
     readonly publicKey: Buffer
     readonly remotePublicKey: Buffer
-    readonly rawStream: RawStream
+    /** null until the connection is established. */
+    readonly rawStream: RawStream | null
     readonly connected: boolean
+    /** Encrypted bytes handed to the raw stream so far (grows only when the transport takes more). */
+    readonly rawBytesWritten: number
     setKeepAlive(ms: number): void
     setTimeout(ms: number): void
+    /**
+     * Waits until every write queued so far has been handed to the raw stream,
+     * then for rawStream.flush(): true once the peer's transport acknowledged it all.
+     */
+    flush(): Promise<boolean>
   }
 
   /** The Noise handshake payload (lib/messages.js noisePayload); `udx` absent = no data channel. */

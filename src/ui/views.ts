@@ -89,6 +89,19 @@ export async function createUi(mode: UiMode, opts: UiOptions): Promise<ChatUi> {
 
 /** stdin lines → controller, raw bytes, with backpressure. Shared by pipe and JSON modes. */
 function startRawInput(opts: UiOptions, controller: ChatController, onCut: (notice: string) => void): LineSource {
+  // Lines nobody received are reported at once, then at most every few
+  // seconds with a count: a big pipe into an empty room is one notice per
+  // interval, not one per chunk.
+  const now = opts.now ?? Date.now
+  let unsent = { lines: 0, reason: '', reportedAt: -Infinity }
+  let timer: NodeJS.Timeout | null = null
+  const reportUnsent = () => {
+    if (timer) clearTimeout(timer)
+    timer = null
+    if (unsent.lines === 0) return
+    onCut(`${unsent.reason}: ${unsent.lines === 1 ? 'line' : `${unsent.lines} lines`} not sent`)
+    unsent = { lines: 0, reason: '', reportedAt: now() }
+  }
   return readLines(
     opts.stdin,
     DEFAULT_MAX_LINE_BYTES,
@@ -98,12 +111,26 @@ function startRawInput(opts: UiOptions, controller: ChatController, onCut: (noti
         if (notice) onCut(notice)
       }
       const sent = controller.send(lines.map((l) => l.bytes))
-      if (sent.fate === 'dropped') onCut(`${sent.reason}: ${lines.length === 1 ? 'line' : `${lines.length} lines`} not sent`)
+      if (sent.fate === 'dropped') {
+        if (unsent.lines > 0 && unsent.reason !== sent.reason) reportUnsent()
+        unsent.lines += lines.length
+        unsent.reason = sent.reason ?? 'nobody to send to'
+        const wait = unsent.reportedAt + UNSENT_REPORT_MS - now()
+        if (wait <= 0) reportUnsent()
+        else timer ??= setTimeout(reportUnsent, wait).unref()
+      } else {
+        reportUnsent()
+      }
       return !sent.wait
     },
-    () => controller.inputEnded()
+    () => {
+      reportUnsent()
+      controller.inputEnded()
+    }
   )
 }
+
+const UNSENT_REPORT_MS = 2000
 
 /**
  * Pipe mode: no prompt, spinner or colour. A stdout that is not a terminal

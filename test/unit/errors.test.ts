@@ -25,6 +25,7 @@ describe('EXIT codes', () => {
       TIMEOUT: 7,
       CONNECTION_LOST: 8,
       NETWORK: 9,
+      NOT_DELIVERED: 10,
       INTERRUPTED: 130
     })
   })
@@ -66,6 +67,14 @@ describe('ChatError', () => {
 
     const n = ChatError.network('down')
     expect([n.code, n.exitCode, n.message]).toEqual(['NETWORK_UNREACHABLE', 9, 'down'])
+
+    const nd = ChatError.notDelivered(3, 12)
+    expect([nd.code, nd.exitCode, nd.message]).toEqual(['NOT_DELIVERED', 10, '3 lines were not confirmed delivered: the peer did not acknowledge them within 12 s'])
+    expect(ChatError.notDelivered(1, 5).message).toBe('1 line was not confirmed delivered: the peer did not acknowledge it within 5 s')
+    expect(ChatError.notDelivered(2, null).message).toBe('2 lines were not confirmed delivered: the connection ended before the peer acknowledged them')
+
+    const slow = ChatError.stalled(300 * 1024, 5000)
+    expect([slow.code, slow.exitCode, slow.message]).toEqual(['TOO_SLOW', 8, 'disconnected: did not read its messages (300 KiB waiting, none taken for 5 s)'])
   })
 })
 

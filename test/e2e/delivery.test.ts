@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { tempHome } from '../helpers/env.js'
+import { useTestNetwork } from '../helpers/net.js'
+import { p2pchat, startListener } from '../helpers/proc.js'
+
+// `printf … | p2pchat connect KEY` exits 0 only when the listener's
+// transport acknowledged every line; otherwise it says how many were not
+// confirmed and exits 10.
+
+const net = useTestNetwork()
+
+describe('delivery confirmation when input ends', () => {
+  it('a frozen listener: exit 10, counting only the lines it never acknowledged', async () => {
+    const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+    client.write('one\ntwo\n')
+    await listener.waitFor('] two\n', 'stdout')
+
+    listener.kill('SIGSTOP')
+    try {
+      client.end('three\nfour\nfive\n')
+      const { code } = await client.exit(25_000)
+      expect(client.stderr).toMatch(/p2pchat: 3 lines were not confirmed delivered: the peer did not acknowledge them within \d+ s\n/)
+      expect(code).toBe(10)
+    } finally {
+      listener.kill('SIGCONT')
+    }
+  }, 40_000)
+
+  it('a listener frozen for 7 s, then back: connect waits for the acknowledgement and only then exits 0', async () => {
+    const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+
+    listener.kill('SIGSTOP')
+    const lines = Array.from({ length: 50 }, (_, i) => `late line ${i}`)
+    client.end(lines.join('\n') + '\n')
+    await new Promise((resolve) => setTimeout(resolve, 7000))
+    // Nothing could be acknowledged while the listener was frozen: still waiting.
+    const stillWaiting = client.child.exitCode === null
+    listener.kill('SIGCONT')
+    expect(stillWaiting).toBe(true)
+    const { code } = await client.exit(15_000)
+    expect(code).toBe(0)
+    expect(client.stderr).not.toContain('not confirmed')
+    await listener.waitFor('] late line 49\n', 'stdout')
+    const got = listener.stdout.split('\n').filter((l) => l.includes('late line')).map((l) => l.replace(/^\[[0-9a-f]{8}\] /, ''))
+    expect(got).toEqual(lines)
+  }, 40_000)
+})
