@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat, rawPeer, type Proc } from '../helpers/proc.js'
+import { p2pchat, rawPeer, startListener, type Proc } from '../helpers/proc.js'
 
 const net = useTestNetwork()
 
@@ -45,6 +45,20 @@ describe('pipe mode', () => {
     expect(client.stderr).not.toMatch(/\x1b/) // NO_COLOR in tests: plain notices
     client.end()
     expect((await client.exit()).code).toBe(0)
+  })
+
+  it('lines piped into a listener with nobody connected are reported, counted, a few notices at most', async () => {
+    const { proc } = await startListener(net.flag, [], tempHome().env)
+    // 40 chunks over ~1.2 s: one notice per chunk would be 40 notices.
+    for (let i = 0; i < 40; i++) {
+      proc.write(`line ${i}\n`)
+      await new Promise((r) => setTimeout(r, 30))
+    }
+    proc.end()
+    const counted = () =>
+      [...proc.stderr.matchAll(/no peers connected: (?:(\d+) lines|line) not sent/g)].reduce((n, m) => n + (m[1] ? Number(m[1]) : 1), 0)
+    await proc.waitUntil(() => counted() === 40, 'all 40 lines reported as not sent')
+    expect(proc.stderr.match(/not sent/g)!.length).toBeLessThanOrEqual(3)
   })
 
   it('--sanitize makes control characters visible in pipe mode', async () => {
