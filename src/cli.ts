@@ -168,6 +168,8 @@ async function main(argv: string[]): Promise<number> {
     })
   contacts
     .command('add')
+    // `contacts` itself takes extra words (to name a wrong subcommand); its subcommands do not.
+    .allowExcessArguments(false)
     .description('save a key under a name')
     .argument('<name>', 'a short name: letters, digits, . _ -')
     .argument('<key>', 'the key: 64 hex or 52 z-base-32 characters')
@@ -182,6 +184,7 @@ async function main(argv: string[]): Promise<number> {
     })
   contacts
     .command('list')
+    .allowExcessArguments(false)
     .description('list saved contacts (name<TAB>key)')
     .addHelpText('after', examples([
       ['p2pchat contacts list', 'one name<TAB>key line per contact'],
@@ -190,6 +193,7 @@ async function main(argv: string[]): Promise<number> {
     .action(contactsList)
   contacts
     .command('remove')
+    .allowExcessArguments(false)
     .description('forget a contact')
     .argument('<name>')
     .addHelpText('after', examples([

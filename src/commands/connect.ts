@@ -90,7 +90,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
   let finishing = false
   // Lines sent on earlier connections (--reconnect) that were never acknowledged.
   let lostLines = 0
-  const notDelivered = (unconfirmed: number, waitedSeconds: number): Outcome => {
+  const notDelivered = (unconfirmed: number, waitedSeconds: number | null): Outcome => {
     const error = ChatError.notDelivered(unconfirmed + lostLines, unconfirmed > 0 ? waitedSeconds : null)
     return { code: error.exitCode, error, reason: null }
   }
@@ -102,7 +102,8 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
     // Exit 0 only once the peer's transport acknowledged every line.
     void peer.finish(FINISH_STALL_MS).then((unconfirmed) => {
       if (unconfirmed + lostLines === 0) settle({ code: EXIT.OK, error: null, reason: null })
-      else settle(notDelivered(unconfirmed, Math.round((Date.now() - startedAt) / 1000)))
+      // Closed meanwhile: say the connection ended, not how long we waited.
+      else settle(notDelivered(unconfirmed, peer.isClosed ? null : Math.round((Date.now() - startedAt) / 1000)))
     })
   }
   const controller: ChatController = {

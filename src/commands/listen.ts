@@ -5,7 +5,7 @@ import { ContactBook } from '../core/contacts.js'
 import { toHex, toZ32 } from '../core/keys.js'
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/ratelimit.js'
 import { ChatListener } from '../core/listener.js'
-import { formatBootstrap, openNode, resolveNetwork, resolveRelays } from '../core/network.js'
+import { formatBootstrap, leaveNetwork, openNode, resolveNetwork, resolveRelays } from '../core/network.js'
 import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
 import { installShutdown, type Shutdown } from '../ui/signals.js'
@@ -69,19 +69,42 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
   const ui = await createUi(mode, { output, stdin: ctx.stdin, timestamps: opts.timestamps, sanitize: opts.sanitize })
   if (created) ui.notice(`created a new identity in ${file}`)
+
+  // Watch the files from now on (an edit made while joining counts), and
+  // stop watching on every way out.
+  let listener: ChatListener | null = null
+  book.on('changed', (current) => {
+    ui.notice(`contacts reloaded: ${current.size} name${current.size === 1 ? '' : 's'}`)
+    for (const peer of listener?.peers ?? []) peer.refreshName()
+    // Contact names in the allow file may now mean other keys.
+    void allowList?.reload()
+  })
+  book.on('error', (err) => ui.notice(`contacts not reloaded, keeping the previous names: ${err.message}`))
+  allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
+  allowList?.on('error', (err) => ui.notice(`allow file not reloaded, keeping the previous list: ${err.message}`))
+  book.watch()
+  allowList?.watch()
+  try {
+    return await run()
+  } finally {
+    allowList?.close()
+    book.close()
+  }
+
+  async function run(): Promise<number> {
   if (shutdown.signal.aborted) return 0
-  const checkEnv = ctx.env[ANNOUNCE_CHECK_ENV]
+  const checkEnv = parseAnnounceCheck(ctx.env[ANNOUNCE_CHECK_ENV])
 
   try {
     ui.stage('joining', 'joining the DHT…')
     const { dht, joined } = await openNode(network)
     await shutdown.race(joined)
     if (shutdown.signal.aborted) {
-      await dht.destroy().catch(() => {})
+      await leaveNetwork(dht)
       ui.closed('listener stopped')
       return 0
     }
-    const listener = new ChatListener(dht, identity, {
+    const room = new ChatListener(dht, identity, {
       allow: allowList ? (hex) => allowList.allows(hex) : undefined,
       maxPeers: opts.maxPeers,
       forward: opts.forward !== false,
@@ -90,19 +113,9 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       relayThrough: relays,
       // A listener dials nobody: every connection its node opens goes to a relay.
       relayAddresses: trackRelaySockets(dht),
-      announceCheckMs: checkEnv && /^\d+$/.test(checkEnv) ? Number(checkEnv) : undefined
+      announceCheckMs: checkEnv
     })
-    allowList?.watch()
-    book.watch()
-    book.on('changed', (current) => {
-      ui.notice(`contacts reloaded: ${current.size} name${current.size === 1 ? '' : 's'}`)
-      for (const peer of listener.peers) peer.refreshName()
-      // Contact names in the allow file may now mean other keys.
-      void allowList?.reload()
-    })
-    book.on('error', (err) => ui.notice(`contacts not reloaded, keeping the previous names: ${err.message}`))
-    allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
-    allowList?.on('error', (err) => ui.notice(`allow file not reloaded, keeping the previous list: ${err.message}`))
+    listener = room
 
     let stopping = false
     // The one way out from here on, whatever the phase: stop reading, then
@@ -110,24 +123,22 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     const stop = async (): Promise<number> => {
       stopping = true
       ui.stop()
-      allowList?.close()
-      book.close()
-      await listener.close()
+      await room.close()
       ui.closed('listener stopped')
       return 0
     }
 
     const controller: ChatController = {
       role: 'listen',
-      peers: () => [...listener.peers].map((p) => p.info()),
+      peers: () => [...room.peers].map((p) => p.info()),
       send: (lines) => {
-        if (listener.broadcastRaw(encodeLines(lines)) === 0) return { fate: 'dropped', reason: 'no peers connected', wait: false }
+        if (room.broadcastRaw(encodeLines(lines)) === 0) return { fate: 'dropped', reason: 'no peers connected', wait: false }
         // Backpressure: stop reading stdin while a peer's queue is over its soft mark.
-        return { fate: 'sent', wait: listener.backlogged }
+        return { fate: 'sent', wait: room.backlogged }
       },
       sendTo: (target, text) => {
         const t = target.toLowerCase()
-        const matches = [...listener.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)
+        const matches = [...room.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)
         if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
         if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
         matches[0]!.sendBounded(text)
@@ -139,27 +150,27 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     }
 
     const paths = new WeakMap<object, string>()
-    listener.on('peer-joined', (peer) => {
+    room.on('peer-joined', (peer) => {
       paths.set(peer, formatPathSummary(peer.info()))
       ui.peerJoined(peer.info())
     })
-    listener.on('path-changed', (peer) => {
+    room.on('path-changed', (peer) => {
       const info = peer.info()
       ui.pathChanged(info, paths.get(peer) ?? 'unknown')
       paths.set(peer, formatPathSummary(info))
     })
-    listener.on('peer-left', (peer, error) => {
+    room.on('peer-left', (peer, error) => {
       if (!stopping) ui.peerLeft(peer.info(), error)
     })
-    listener.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
-    listener.on('drain', () => ui.drain())
-    listener.on('refused', (hex, reason) => {
+    room.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
+    room.on('drain', () => ui.drain())
+    room.on('refused', (hex, reason) => {
       const why = reason === 'full' ? `the room is full (${opts.maxPeers} peer${opts.maxPeers === 1 ? '' : 's'})` : 'not on the allow list'
-      ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${listener.refusedCount}`)
+      ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${room.refusedCount}`)
     })
     // One notice per peer every few seconds, with the count, not one per chunk.
     const throttled = new WeakMap<object, { at: number; dropped: number }>()
-    listener.on('throttled', (peer, n) => {
+    room.on('throttled', (peer, n) => {
       const now = Date.now()
       const t = throttled.get(peer) ?? { at: 0, dropped: 0 }
       t.dropped += n
@@ -169,20 +180,20 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       t.at = now
     })
 
-    listener.on('probed', (verdict) => {
+    room.on('probed', (verdict) => {
       if (verdict === 'stale') ui.notice('a previous listener with this identity did not answer (it crashed or lost its network): replacing its stale announcement')
       if (verdict === 'unknown') ui.notice('could not tell in time whether another listener serves this identity; announcing anyway')
     })
-    listener.on('rival', () => ui.notice('another listener with this identity tried to start and was refused'))
-    listener.on('reannounced', () =>
+    room.on('rival', () => ui.notice('another listener with this identity tried to start and was refused'))
+    room.on('reannounced', () =>
       ui.notice('the announcement of this key was lost (another process with this identity announced it and left?): announcing it again')
     )
 
     ui.stage('announcing', 'checking that no other listener serves this identity, then announcing the key…')
     try {
-      await shutdown.race(listener.listen({ signal: shutdown.signal }))
+      await shutdown.race(room.listen({ signal: shutdown.signal }))
     } catch (err) {
-      await listener.close()
+      await room.close()
       throw err
     }
     if (shutdown.signal.aborted) return await stop()
@@ -193,7 +204,8 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     if (allowList) ui.notice(describeAllowList(allowList.size, opts))
     if (opts.qr) {
       const { renderQr } = await import('../ui/qr.js')
-      ui.notice(`scan to get the key:\n${renderQr(hex)}`)
+      ui.notice('scan to get the key:')
+      ui.block(renderQr(hex))
     }
     ui.start(controller)
     await shutdown.stopped
@@ -202,6 +214,14 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     ui.stop()
     throw showFailure(err, ui)
   }
+  }
+}
+
+/** The test seam's value, within what a timer can hold (else the default). */
+function parseAnnounceCheck(value: string | undefined): number | undefined {
+  if (!value || !/^\d{1,8}$/.test(value)) return undefined
+  // A timer over 2^31 - 1 ms fires at once in Node.
+  return Math.min(Number(value), 2 ** 31 - 1)
 }
 
 /** What a listener with an allow list says when it starts: who may join. */

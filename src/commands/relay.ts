@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core/identity.js'
 import { toHex, toZ32 } from '../core/keys.js'
-import { formatBootstrap, openNode, resolveNetwork } from '../core/network.js'
+import { formatBootstrap, leaveNetwork, openNode, resolveNetwork } from '../core/network.js'
 import { RelayService } from '../core/relay.js'
 import { installShutdown, type Shutdown } from '../ui/signals.js'
 import type { CommandContext } from './context.js'
@@ -38,7 +38,7 @@ async function serveRelay(opts: RelayOptions, ctx: CommandContext, shutdown: Shu
   const { dht, joined } = await openNode(network)
   await shutdown.race(joined)
   if (shutdown.signal.aborted) {
-    await dht.destroy().catch(() => {})
+    await leaveNetwork(dht)
     return 0
   }
   const service = new RelayService(dht, identity)

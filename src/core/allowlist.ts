@@ -66,8 +66,19 @@ export class AllowList extends EventEmitter<AllowListEvents> {
     this.unwatch = watchFile(this.file, () => this.reload(), this.pollMs)
   }
 
-  /** Re-reads the file (it changed, or the contacts its names refer to did); a bad file keeps the previous list. */
-  async reload(): Promise<void> {
+  private reloading: Promise<void> = Promise.resolve()
+
+  /**
+   * Re-reads the file (it changed, or the contacts its names refer to did); a
+   * bad file keeps the previous list. Calls run one after another, in order,
+   * whoever triggers them, so an older read never wins over a newer one.
+   */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.reloadOnce())
+    return this.reloading
+  }
+
+  private async reloadOnce(): Promise<void> {
     if (!this.file) return
     try {
       await this.load()

@@ -155,7 +155,7 @@ const DHT_ERRORS: Record<string, { message: string; exitCode: ExitCode }> = {
   // (see ChatListener's firewall), so this arrives within a round trip.
   SERVER_ERROR: {
     message:
-      "connection refused: the listener did not accept this key (it may use an allow list); show your key with 'p2pchat whoami' and ask to be allowed",
+      "connection refused: the listener did not accept this connection (its room may be full, or it admits only listed keys: show your key with 'p2pchat whoami' and ask to be allowed)",
     exitCode: EXIT.CONNECTION_FAILED
   },
   SERVER_INCOMPATIBLE: {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { default as DHT, HandshakePayload, KeyPair, NoiseStream, Server } from 'hyperdht'
 import { ChatError } from './errors.js'
+import { leaveNetwork } from './network.js'
 import { encodeLine, type Line } from './framing.js'
 import { toHex } from './keys.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerOptions } from './session.js'
@@ -122,11 +123,20 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
         this.emit('rival')
         return false
       }
-      if (!allow) return false
       const hex = toHex(remotePublicKey)
-      if (allow(hex)) return false
-      this.refuse(hex, 'not-allowed')
-      return answerRefusal(payload)
+      if (allow && !allow(hex)) {
+        this.refuse(hex, 'not-allowed')
+        return answerRefusal(payload)
+      }
+      // A full room refuses here too, so the connector fails (exit 5) instead
+      // of ending cleanly with its lines thrown away. accept() still turns
+      // away, politely, one that got past this check in a race.
+      const max = this.opts.maxPeers
+      if (max !== undefined && this.peers.size >= max) {
+        this.refuse(hex, 'full')
+        return answerRefusal(payload)
+      }
+      return false
     }
     const relays = this.opts.relayThrough
     const server = this.dht.createServer(
@@ -289,7 +299,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     ])
     for (const peer of peers) peer.destroy()
     await unannounce
-    await this.dht.destroy().catch(() => {})
+    // Unannounced by now; leaving the DHT is bounded (see LEAVE_GRACE_MS).
+    await leaveNetwork(this.dht)
     this.emit('closed')
   }
 

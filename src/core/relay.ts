@@ -1,5 +1,6 @@
 import type { default as DHT, KeyPair, RawStream, Server } from 'hyperdht'
 import relayModule from 'blind-relay'
+import { leaveNetwork } from './network.js'
 
 export interface RelayStats {
   /** Relayed connections now. */
@@ -64,7 +65,7 @@ export class RelayService {
     this.closing ??= (async () => {
       await this.server?.close().catch(() => {})
       await this.relay.close().catch(() => {})
-      await this.dht.destroy().catch(() => {})
+      await leaveNetwork(this.dht)
     })()
     return this.closing
   }

@@ -225,12 +225,6 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     return this.stream.write(encodeLine(message))
   }
 
-  /** Sends bytes exactly as given (already line-terminated). */
-  sendRaw(bytes: Uint8Array): boolean {
-    if (this.closed || this.stream.destroyed) return true
-    return this.stream.write(bytes)
-  }
-
   /**
    * Sends lines (without their \n) in one write and tracks their delivery
    * (see `delivery`). Returns false when the caller should wait for 'drain'.
@@ -279,16 +273,27 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     if (this.backlogged) this.watchStall()
   }
 
-  /** While backlogged: drop the peer when its transport has taken nothing for stallMs. */
+  /**
+   * Any sign that the transport moves: secret-stream handed UDX a chunk, UDX's
+   * own queue changed, or acknowledgements changed what is in flight. A slow
+   * but live link moves some of these every round trip; a stopped peer none.
+   */
+  private transportProgress(): string {
+    const raw = this.stream.rawStream
+    return `${this.stream.rawBytesWritten}/${raw ? `${raw._writableState.buffered}/${raw.inflight}` : ''}`
+  }
+
+  /** While backlogged: drop the peer when its transport has made no progress for stallMs. */
   private watchStall(): void {
     if (this.stallTimer) return
-    let taken = this.stream.rawBytesWritten
+    let seen = this.transportProgress()
     let movedAt = this.now()
     this.stallTimer = setInterval(() => {
       if (!this.backlogged) return this.stopStallWatch()
       const now = this.now()
-      if (this.stream.rawBytesWritten !== taken) {
-        taken = this.stream.rawBytesWritten
+      const progress = this.transportProgress()
+      if (progress !== seen) {
+        seen = progress
         movedAt = now
       } else if (now - movedAt >= this.stallMs) {
         this.destroy(ChatError.stalled(this.queuedBytes, this.stallMs))

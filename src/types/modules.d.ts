@@ -55,6 +55,8 @@ declare module 'hyperdht' {
     readonly bytesReceived: number
     readonly bytesTransmitted: number
     readonly packetsReceived: number
+    /** Bytes sent and not yet acknowledged (changes as acknowledgements arrive). */
+    readonly inflight: number
     /**
      * Resolves true when the peer's UDX has acknowledged every byte written
      * so far (false when the stream is destroyed first; a flush still pending

@@ -18,7 +18,7 @@ const decoder = new TextDecoder('utf-8', { fatal: false })
 
 // One pass over everything unsafe; the replacement depends on the class.
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f\u0080-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
 
 function visible(ch: string): string {
   const code = ch.charCodeAt(0)
@@ -40,12 +40,13 @@ export function isSafe(text: string): boolean {
 }
 
 /**
- * sanitize() for text of our own that may quote a peer, a file or a user
- * (notices, errors): every control is made visible except the line breaks
- * the text itself is made of (a QR code, a help text).
+ * sanitize() for a line of our own that may quote a peer, a file or a user
+ * (a notice, an error): every control is made visible, a newline too, so
+ * whatever was quoted, it stays one line. Multi-line text of our own (a QR
+ * code) goes through ChatUi.block() instead.
  */
 export function sanitizeText(text: string): string {
-  return text.split('\n').map(sanitize).join('\n')
+  return sanitize(text)
 }
 
 // What JSON.stringify leaves raw and a terminal would act on or reorder by:

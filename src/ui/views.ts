@@ -49,6 +49,8 @@ export interface ChatUi {
   /** Lines one peer sent (a batch from one chunk). */
   messages(peer: Sender, lines: Line[]): void
   notice(text: string): void
+  /** A multi-line block of our own text, shown as it is (a QR code). */
+  block(text: string): void
   /** Shows a fatal error; returns true when it was shown (the top level then stays quiet). */
   failed(error: ChatError): boolean
   closed(reason: string | null): void
@@ -102,7 +104,7 @@ function startRawInput(opts: UiOptions, controller: ChatController, onCut: (noti
     onCut(`${unsent.reason}: ${unsent.lines === 1 ? 'line' : `${unsent.lines} lines`} not sent`)
     unsent = { lines: 0, reason: '', reportedAt: now() }
   }
-  return readLines(
+  const source = readLines(
     opts.stdin,
     DEFAULT_MAX_LINE_BYTES,
     (lines) => {
@@ -128,6 +130,14 @@ function startRawInput(opts: UiOptions, controller: ChatController, onCut: (noti
       controller.inputEnded()
     }
   )
+  return {
+    ...source,
+    stop: () => {
+      // Stopping is the end of the session: say now what was not sent, never after it.
+      reportUnsent()
+      source.stop()
+    }
+  }
 }
 
 const UNSENT_REPORT_MS = 2000
@@ -177,6 +187,9 @@ export class PipeUi implements ChatUi {
   }
   notice(text: string): void {
     this.opts.output.notice(text)
+  }
+  block(text: string): void {
+    this.opts.output.stderr.write(text.endsWith('\n') ? text : text + '\n')
   }
   failed(): boolean {
     return false
@@ -239,6 +252,9 @@ export class JsonUi implements ChatUi {
     this.emit('message', fields)
   }
   notice(text: string): void {
+    this.emit('notice', { text })
+  }
+  block(text: string): void {
     this.emit('notice', { text })
   }
   failed(): boolean {
@@ -435,6 +451,10 @@ export class InteractiveUi implements ChatUi {
       this.stallTimer = null
     }
     this.system(sanitizeText(text))
+  }
+
+  block(text: string): void {
+    this.print(text.replace(/\n$/, ''))
   }
 
   failed(error: ChatError): boolean {

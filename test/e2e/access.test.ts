@@ -47,11 +47,24 @@ describe('who may connect', () => {
     const took = Date.now() - started
     expect(code).toBe(5)
     expect(stranger.stderr).toContain(
-      "p2pchat: connection refused: the listener did not accept this key (it may use an allow list); show your key with 'p2pchat whoami' and ask to be allowed\n"
+      "p2pchat: connection refused: the listener did not accept this connection (its room may be full, or it admits only listed keys: show your key with 'p2pchat whoami' and ask to be allowed)\n"
     )
     // Answered, not dropped: no 8 s wait for a listener that looks dead.
     expect(took).toBeLessThan(5000)
     await proc.waitFor(/refused [0-9a-f]{8} .*not on the allow list; refused so far: 1/)
+  })
+
+  it('the allow file is watched from the moment it was read: an edit made while joining the DHT counts', async () => {
+    const { dir, env } = tempHome()
+    const file = path.join(dir, 'allowed.txt')
+    fs.writeFileSync(file, '# nobody yet\n')
+    // Nothing answers there: joining takes seconds (then exit 9), time enough to edit.
+    const proc = p2pchat(['listen', '--bootstrap', '127.0.0.1:9', '--allow-file', file], env)
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(proc.child.exitCode).toBeNull()
+    fs.writeFileSync(file, `${seedFor(5).key}\n`)
+    await proc.waitFor('allow file reloaded: 1 key')
+    expect((await proc.exit()).code).toBe(9)
   })
 
   it('--allow-file is re-read when it changes; an empty file admits nobody', async () => {
@@ -93,14 +106,18 @@ describe('who may connect', () => {
     expect((await missing.exit()).code).toBe(2)
   })
 
-  it('--max-peers refuses extra peers politely', async () => {
+  it('--max-peers refuses extra peers at once: a piped connect exits 5 (its lines were not taken), the one inside goes on', async () => {
     const { proc, key } = await listener(['--max-peers', '1'])
     const first = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     await first.waitFor('connected to')
-    const second = hostilePeer(net.flag, key, ['stdin'])
-    await second.waitFor('* the room is full (1 peer); try again later\n', 'stdout')
-    await second.waitFor('closed')
+    const started = Date.now()
+    const second = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    second.end('backup done\n')
+    expect((await second.exit(20_000)).code).toBe(5)
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(second.stderr).toContain("p2pchat: connection refused: the listener did not accept this connection (its room may be full, or it admits only listed keys: show your key with 'p2pchat whoami' and ask to be allowed)\n")
     await proc.waitFor(/refused [0-9a-f]{8} .*the room is full \(1 peer\)/)
+    expect(proc.stdout).not.toContain('backup done')
     first.write('the one inside\n')
     await proc.waitFor('] the one inside\n', 'stdout')
   })

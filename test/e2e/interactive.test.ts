@@ -131,9 +131,12 @@ describe('interactive mode in a real terminal', () => {
 
   it('listen --qr draws the key as a QR code', async () => {
     const { pty } = await ptyListener(['--qr'])
-    const rows = await pty.waitForScreen('scan to get the key')
-    const qrRows = rows.filter((r) => /^[ █▀▄]{20,}$/.test(r.trim()) && /[█▀▄]/.test(r))
-    expect(qrRows.length).toBeGreaterThan(10)
+    await pty.waitForScreen('scan to get the key')
+    const qrRowsOf = (rows: string[]) => rows.filter((r) => /^[ █▀▄]{20,}$/.test(r.trim()) && /[█▀▄]/.test(r))
+    // The code follows the notice as a block of its own.
+    const deadline = Date.now() + 10_000
+    while (qrRowsOf(await pty.screen()).length <= 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(qrRowsOf(await pty.screen()).length).toBeGreaterThan(10)
     pty.type('/quit\r')
     expect((await pty.exit()).code).toBe(0)
   })

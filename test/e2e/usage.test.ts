@@ -80,6 +80,19 @@ describe('an error is one line, whatever the user typed', () => {
   })
 })
 
+describe('a notice is one line, whatever path it quotes', () => {
+  it('keygen into a path with a newline, and a default identity created under one: each notice is one line', async () => {
+    const { dir, env } = tempHome()
+    const keygen = await run(['keygen', '--out', `${dir}/a\nb.json`], env)
+    expect(keygen.code).toBe(0)
+    expect(keygen.stderr.split('\n').filter(Boolean)).toEqual([`* identity saved to ${dir}/a␊b.json (mode 0600)`, expect.stringMatching(/^\* z-base-32: /)])
+    // The default identity lives under XDG_CONFIG_HOME: give that a newline too.
+    const listen = p2pchat(['listen', '--bootstrap', net.flag], { ...env, XDG_CONFIG_HOME: `${dir}/x\ny` })
+    await listen.waitFor('to chat, run')
+    expect(listen.stderr).toContain(`* created a new identity in ${dir}/x␊y/p2pchat/identity.json\n`)
+  })
+})
+
 describe('help', () => {
   it.each([['keygen'], ['listen'], ['connect'], ['relay'], ['doctor'], ['whoami'], ['contacts'], ['contacts', 'add'], ['contacts', 'list'], ['contacts', 'remove'], ['bootstrap']])(
     'p2pchat %s --help ends with real examples',
@@ -115,6 +128,18 @@ describe('help', () => {
     const bad = await run(['contacts', 'lsit'], env)
     expect(bad.code).toBe(2)
     expect(oneErrorLine(bad.stderr)).toContain("unknown command 'contacts lsit'")
+  })
+
+  it('contacts subcommands refuse extra words instead of ignoring them', async () => {
+    const { env } = tempHome()
+    expect((await run(['contacts', 'add', 'alice', HEX], env)).code).toBe(0)
+    for (const args of [['contacts', 'remove', 'alice', 'bob'], ['contacts', 'add', 'bob', HEX, 'junk'], ['contacts', 'list', 'junk']]) {
+      const r = await run(args, env)
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(oneErrorLine(r.stderr)).toMatch(/too many arguments/)
+    }
+    // Nothing was removed or added.
+    expect((await run(['contacts'], env)).stdout).toBe(`alice\t${HEX}\n`)
   })
 })
 

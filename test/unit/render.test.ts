@@ -14,7 +14,8 @@ describe('sanitize', () => {
     ['DEL', 'a\x7fb', 'a␡b'],
     ['C1 controls (8-bit CSI, OSC, NEL)', 'a\u009b2Jb\u009d0;t\u0085', 'a⟨U+009B⟩2Jb⟨U+009D⟩0;t⟨U+0085⟩'],
     ['bidi overrides and embeddings', 'x\u202ey\u202dz\u202a\u202b\u202c', 'x⟨U+202E⟩y⟨U+202D⟩z⟨U+202A⟩⟨U+202B⟩⟨U+202C⟩'],
-    ['bidi isolates and marks', '\u2066a\u2067b\u2068c\u2069\u200e\u200f\u061c', '⟨U+2066⟩a⟨U+2067⟩b⟨U+2068⟩c⟨U+2069⟩⟨U+200E⟩⟨U+200F⟩⟨U+061C⟩']
+    ['bidi isolates and marks', '\u2066a\u2067b\u2068c\u2069\u200e\u200f\u061c', '⟨U+2066⟩a⟨U+2067⟩b⟨U+2068⟩c⟨U+2069⟩⟨U+200E⟩⟨U+200F⟩⟨U+061C⟩'],
+    ['line and paragraph separators', 'a\u2028b\u2029c', 'a⟨U+2028⟩b⟨U+2029⟩c']
   ])('makes %s visible', (_, input, expected) => {
     expect(sanitize(input)).toBe(expected)
     expect(isSafe(sanitize(input))).toBe(true)
@@ -92,8 +93,8 @@ describe('colorLevel', () => {
 })
 
 describe('text for a terminal', () => {
-  it('sanitizeText keeps line breaks and defuses everything else', () => {
-    expect(sanitizeText('a\x1b[2J\nb\u009b\tc\r')).toBe('a␛[2J\nb⟨U+009B⟩\tc␍')
+  it('sanitizeText keeps a notice one line: a newline is shown too, everything else defused', () => {
+    expect(sanitizeText('a\x1b[2J\nb\u009b\tc\r')).toBe('a␛[2J␊b⟨U+009B⟩\tc␍')
   })
 
   it('notices and errors on stderr are sanitized, whatever the stream', () => {
