@@ -102,8 +102,11 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
     // Exit 0 only once the peer's transport acknowledged every line.
     void peer.finish(FINISH_STALL_MS).then((unconfirmed) => {
       if (unconfirmed + lostLines === 0) settle({ code: EXIT.OK, error: null, reason: null })
-      // Closed meanwhile: say the connection ended, not how long we waited.
-      else settle(notDelivered(unconfirmed, peer.isClosed ? null : Math.round((Date.now() - startedAt) / 1000)))
+      else {
+        // Closed at once: say the connection ended, not "within 0 s".
+        const waited = Math.round((Date.now() - startedAt) / 1000)
+        settle(notDelivered(unconfirmed, waited > 0 ? waited : null))
+      }
     })
   }
   const controller: ChatController = {
