@@ -92,128 +92,128 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
   }
 
   async function run(): Promise<number> {
-  if (shutdown.signal.aborted) return 0
-  const checkEnv = parseAnnounceCheck(ctx.env[ANNOUNCE_CHECK_ENV])
+    if (shutdown.signal.aborted) return 0
+    const checkEnv = parseAnnounceCheck(ctx.env[ANNOUNCE_CHECK_ENV])
 
-  try {
-    ui.stage('joining', 'joining the DHT…')
-    const { dht, joined } = await openNode(network)
-    await shutdown.race(joined)
-    if (shutdown.signal.aborted) {
-      await leaveNetwork(dht)
-      ui.closed('listener stopped')
-      return 0
-    }
-    const room = new ChatListener(dht, identity, {
-      allow: allowList ? (hex) => allowList.allows(hex) : undefined,
-      maxPeers: opts.maxPeers,
-      forward: opts.forward !== false,
-      limits,
-      nameOf: (hex) => contacts.displayName(hex),
-      relayThrough: relays,
-      // A listener dials nobody: every connection its node opens goes to a relay.
-      relayAddresses: trackRelaySockets(dht),
-      announceCheckMs: checkEnv
-    })
-    listener = room
-
-    let stopping = false
-    // The one way out from here on, whatever the phase: stop reading, then
-    // close what was started, in order: peers, unannounce, the DHT node.
-    const stop = async (): Promise<number> => {
-      stopping = true
-      ui.stop()
-      await room.close()
-      ui.closed('listener stopped')
-      return 0
-    }
-
-    const controller: ChatController = {
-      role: 'listen',
-      peers: () => [...room.peers].map((p) => p.info()),
-      send: (lines) => {
-        if (room.broadcastRaw(encodeLines(lines)) === 0) return { fate: 'dropped', reason: 'no peers connected', wait: false }
-        // Backpressure: stop reading stdin while a peer's queue is over its soft mark.
-        return { fate: 'sent', wait: room.backlogged }
-      },
-      sendTo: (target, text) => {
-        const t = target.toLowerCase()
-        const matches = [...room.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)
-        if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
-        if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
-        matches[0]!.sendBounded(text)
-        return null
-      },
-      // stdin ending only ends typing: keep serving until signalled.
-      inputEnded: () => {},
-      quit: () => shutdown.stop('quit')
-    }
-
-    const paths = new WeakMap<object, string>()
-    room.on('peer-joined', (peer) => {
-      paths.set(peer, formatPathSummary(peer.info()))
-      ui.peerJoined(peer.info())
-    })
-    room.on('path-changed', (peer) => {
-      const info = peer.info()
-      ui.pathChanged(info, paths.get(peer) ?? 'unknown')
-      paths.set(peer, formatPathSummary(info))
-    })
-    room.on('peer-left', (peer, error) => {
-      if (!stopping) ui.peerLeft(peer.info(), error)
-    })
-    room.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
-    room.on('drain', () => ui.drain())
-    room.on('refused', (hex, reason) => {
-      const why = reason === 'full' ? `the room is full (${opts.maxPeers} peer${opts.maxPeers === 1 ? '' : 's'})` : 'not on the allow list'
-      ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${room.refusedCount}`)
-    })
-    // One notice per peer every few seconds, with the count, not one per chunk.
-    const throttled = new WeakMap<object, { at: number; dropped: number }>()
-    room.on('throttled', (peer, n) => {
-      const now = Date.now()
-      const t = throttled.get(peer) ?? { at: 0, dropped: 0 }
-      t.dropped += n
-      throttled.set(peer, t)
-      if (now - t.at < 5000) return
-      ui.notice(`${peer.info().name} is sending too fast: over its rate limit, ${t.dropped} line${t.dropped === 1 ? '' : 's'} dropped so far`)
-      t.at = now
-    })
-
-    room.on('probed', (verdict) => {
-      if (verdict === 'stale') ui.notice('a previous listener with this identity did not answer (it crashed or lost its network): replacing its stale announcement')
-      if (verdict === 'unknown') ui.notice('could not tell in time whether another listener serves this identity; announcing anyway')
-    })
-    room.on('rival', () => ui.notice('another listener with this identity tried to start and was refused'))
-    room.on('reannounced', () =>
-      ui.notice('the announcement of this key was lost (another process with this identity announced it and left?): announcing it again')
-    )
-
-    ui.stage('announcing', 'checking that no other listener serves this identity, then announcing the key…')
     try {
-      await shutdown.race(room.listen({ signal: shutdown.signal }))
-    } catch (err) {
-      await room.close()
-      throw err
-    }
-    if (shutdown.signal.aborted) return await stop()
+      ui.stage('joining', 'joining the DHT…')
+      const { dht, joined } = await openNode(network)
+      await shutdown.race(joined)
+      if (shutdown.signal.aborted) {
+        await leaveNetwork(dht)
+        ui.closed('listener stopped')
+        return 0
+      }
+      const room = new ChatListener(dht, identity, {
+        allow: allowList ? (hex) => allowList.allows(hex) : undefined,
+        maxPeers: opts.maxPeers,
+        forward: opts.forward !== false,
+        limits,
+        nameOf: (hex) => contacts.displayName(hex),
+        relayThrough: relays,
+        // A listener dials nobody: every connection its node opens goes to a relay.
+        relayAddresses: trackRelaySockets(dht),
+        announceCheckMs: checkEnv
+      })
+      listener = room
 
-    const hex = toHex(identity.publicKey)
-    const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
-    ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)
-    if (allowList) ui.notice(describeAllowList(allowList.size, opts))
-    if (opts.qr) {
-      const { renderQr } = await import('../ui/qr.js')
-      ui.notice('scan to get the key:')
-      ui.block(renderQr(hex))
+      let stopping = false
+      // The one way out from here on, whatever the phase: stop reading, then
+      // close what was started, in order: peers, unannounce, the DHT node.
+      const stop = async (): Promise<number> => {
+        stopping = true
+        ui.stop()
+        await room.close()
+        ui.closed('listener stopped')
+        return 0
+      }
+
+      const controller: ChatController = {
+        role: 'listen',
+        peers: () => [...room.peers].map((p) => p.info()),
+        send: (lines) => {
+          if (room.broadcastRaw(encodeLines(lines)) === 0) return { fate: 'dropped', reason: 'no peers connected', wait: false }
+          // Backpressure: stop reading stdin while a peer's queue is over its soft mark.
+          return { fate: 'sent', wait: room.backlogged }
+        },
+        sendTo: (target, text) => {
+          const t = target.toLowerCase()
+          const matches = [...room.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)
+          if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
+          if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
+          matches[0]!.sendBounded(text)
+          return null
+        },
+        // stdin ending only ends typing: keep serving until signalled.
+        inputEnded: () => {},
+        quit: () => shutdown.stop('quit')
+      }
+
+      const paths = new WeakMap<object, string>()
+      room.on('peer-joined', (peer) => {
+        paths.set(peer, formatPathSummary(peer.info()))
+        ui.peerJoined(peer.info())
+      })
+      room.on('path-changed', (peer) => {
+        const info = peer.info()
+        ui.pathChanged(info, paths.get(peer) ?? 'unknown')
+        paths.set(peer, formatPathSummary(info))
+      })
+      room.on('peer-left', (peer, error) => {
+        if (!stopping) ui.peerLeft(peer.info(), error)
+      })
+      room.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
+      room.on('drain', () => ui.drain())
+      room.on('refused', (hex, reason) => {
+        const why = reason === 'full' ? `the room is full (${opts.maxPeers} peer${opts.maxPeers === 1 ? '' : 's'})` : 'not on the allow list'
+        ui.notice(`refused ${contacts.displayName(hex)} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${room.refusedCount}`)
+      })
+      // One notice per peer every few seconds, with the count, not one per chunk.
+      const throttled = new WeakMap<object, { at: number; dropped: number }>()
+      room.on('throttled', (peer, n) => {
+        const now = Date.now()
+        const t = throttled.get(peer) ?? { at: 0, dropped: 0 }
+        t.dropped += n
+        throttled.set(peer, t)
+        if (now - t.at < 5000) return
+        ui.notice(`${peer.info().name} is sending too fast: over its rate limit, ${t.dropped} line${t.dropped === 1 ? '' : 's'} dropped so far`)
+        t.at = now
+      })
+
+      room.on('probed', (verdict) => {
+        if (verdict === 'stale') ui.notice('a previous listener with this identity did not answer (it crashed or lost its network): replacing its stale announcement')
+        if (verdict === 'unknown') ui.notice('could not tell in time whether another listener serves this identity; announcing anyway')
+      })
+      room.on('rival', () => ui.notice('another listener with this identity tried to start and was refused'))
+      room.on('reannounced', () =>
+        ui.notice('the announcement of this key was lost (another process with this identity announced it and left?): announcing it again')
+      )
+
+      ui.stage('announcing', 'checking that no other listener serves this identity, then announcing the key…')
+      try {
+        await shutdown.race(room.listen({ signal: shutdown.signal }))
+      } catch (err) {
+        await room.close()
+        throw err
+      }
+      if (shutdown.signal.aborted) return await stop()
+
+      const hex = toHex(identity.publicKey)
+      const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
+      ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)
+      if (allowList) ui.notice(describeAllowList(allowList.size, opts))
+      if (opts.qr) {
+        const { renderQr } = await import('../ui/qr.js')
+        ui.notice('scan to get the key:')
+        ui.block(renderQr(hex))
+      }
+      ui.start(controller)
+      await shutdown.stopped
+      return await stop()
+    } catch (err) {
+      ui.stop()
+      throw showFailure(err, ui)
     }
-    ui.start(controller)
-    await shutdown.stopped
-    return await stop()
-  } catch (err) {
-    ui.stop()
-    throw showFailure(err, ui)
-  }
   }
 }
 
