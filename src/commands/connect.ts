@@ -1,4 +1,4 @@
-import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp } from '../core/errors.js'
+import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp, relayPairingFailed } from '../core/errors.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, type Identity } from '../core/identity.js'
 import { loadContacts } from '../core/contacts.js'
 import { toHex } from '../core/keys.js'
@@ -33,6 +33,8 @@ const LEAVE_GRACE_MS = 2000
 /** Lines waiting for a connection: reading input pauses past the soft cap; past the hard cap they are dropped. */
 const QUEUE_SOFT_BYTES = 256 * 1024
 const QUEUE_HARD_BYTES = 4 * 1024 * 1024
+/** A relay that drops a pairing (blind-relay's CHANNEL_CLOSED / RELAY_ABORTED, about 6 % of relayed connects in the NAT lab) gets this many more tries. */
+const RELAY_PAIRING_RETRIES = 2
 
 type Outcome = { code: number; error: ChatError | null; reason: string | null }
 
@@ -145,6 +147,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       let everConnected = false
       // Direct first; through a relay only when a direct path is impossible.
       let viaRelay = false
+      let relayRetries = 0
       while (!outcome) {
         ui.stage('connecting', `connecting to ${remoteName}${viaRelay ? ' through a relay' : ''}: looking up the key, hole punching…`)
         const { peer, ready } = dial(dht, remoteKey, {
@@ -176,6 +179,11 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
           if (unreachable && !everConnected) {
             settle({ code: unreachable.exitCode, error: unreachable, reason: null })
             break
+          }
+          if (viaRelay && relayPairingFailed(failure) && relayRetries < RELAY_PAIRING_RETRIES) {
+            relayRetries++
+            ui.notice(`${failure.message}; trying the relay again (${relayRetries} of ${RELAY_PAIRING_RETRIES})`)
+            continue
           }
           if (!viaRelay && relays.length > 0 && relayCouldHelp(failure)) {
             viaRelay = true

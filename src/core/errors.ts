@@ -227,7 +227,22 @@ const DHT_ERRORS: Record<string, { message: string; exitCode: ExitCode }> = {
   NODE_DESTROYED: {
     message: 'connection closed: the local DHT node was shut down',
     exitCode: EXIT.CONNECTION_LOST
+  },
+  // blind-relay's pairing failures (hyperdht relayThrough): the relay gave up
+  // on the pair, often only for this attempt.
+  CHANNEL_CLOSED: {
+    message: 'connection failed: the relay closed its channel before pairing us with the peer',
+    exitCode: EXIT.CONNECTION_FAILED
+  },
+  RELAY_ABORTED: {
+    message: 'connection failed: the relay aborted pairing us with the peer',
+    exitCode: EXIT.CONNECTION_FAILED
   }
+}
+
+/** Relay pairing failures that a new attempt through the relay usually gets past. */
+export function relayPairingFailed(error: ChatError): boolean {
+  return error.code === 'CHANNEL_CLOSED' || error.code === 'RELAY_ABORTED'
 }
 
 /** Turns whatever hyperdht (or a stream) threw into a ChatError. */

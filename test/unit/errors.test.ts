@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { ChatError, escapeControls, EXIT, fromDhtError } from '../../src/core/errors.js'
+import { ChatError, escapeControls, EXIT, fromDhtError, relayPairingFailed } from '../../src/core/errors.js'
 
 /** An error shaped like the ones hyperdht throws (Error with a string code). */
 function dhtError(code: string, message = `${code}: something happened`): Error & { code: string } {
@@ -223,5 +223,20 @@ describe('escapeControls: an error is one line whatever the user typed', () => {
   it('applies to every ChatError message', () => {
     const err = new ChatError('X', 'file /tmp/a\nb\x1b[31m does not exist', EXIT.IDENTITY)
     expect(err.message).toBe('file /tmp/a\\nb\\x1b[31m does not exist')
+  })
+})
+
+describe('relay pairing failures', () => {
+  it.each(['CHANNEL_CLOSED', 'RELAY_ABORTED'])('%s is said in words, exit 5, and worth another try through the relay', (code) => {
+    const err = Object.assign(new Error(`${code}: raw text`), { code })
+    const mapped = fromDhtError(err)
+    expect(mapped.exitCode).toBe(EXIT.CONNECTION_FAILED)
+    expect(mapped.message).toMatch(/^connection failed: the relay /)
+    expect(mapped.message).not.toContain(code)
+    expect(relayPairingFailed(mapped)).toBe(true)
+  })
+
+  it('other failures are not relay pairing failures', () => {
+    expect(relayPairingFailed(fromDhtError(Object.assign(new Error('x'), { code: 'HOLEPUNCH_ABORTED' })))).toBe(false)
   })
 })
