@@ -1,7 +1,7 @@
 import { EXIT } from '../core/errors.js'
 import { formatBootstrap } from '../core/network.js'
 import { startPrivateNetwork } from '../core/privnet.js'
-import { installShutdown } from '../ui/signals.js'
+import { withShutdown } from '../ui/signals.js'
 import type { CommandContext } from './context.js'
 
 export interface BootstrapOptions {
@@ -11,8 +11,7 @@ export interface BootstrapOptions {
 
 export async function bootstrap(opts: BootstrapOptions, ctx: CommandContext): Promise<number> {
   // First of all: a signal while the nodes start still stops them cleanly.
-  const shutdown = installShutdown()
-  try {
+  return withShutdown(async (shutdown) => {
     const net = await startPrivateNetwork({ host: opts.host, port: opts.port })
     if (!shutdown.signal.aborted) {
       const value = formatBootstrap(net.bootstrap)
@@ -25,7 +24,5 @@ export async function bootstrap(opts: BootstrapOptions, ctx: CommandContext): Pr
     await shutdown.stopped
     await net.close()
     return EXIT.OK
-  } finally {
-    shutdown.dispose()
-  }
+  })
 }

@@ -7,7 +7,7 @@ import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
 import { Backoff } from '../core/backoff.js'
 import { dial, DEFAULT_IDLE_TIMEOUT_MS, type PeerConnection } from '../core/session.js'
-import { installShutdown, type Shutdown } from '../ui/signals.js'
+import { withShutdown, type Shutdown } from '../ui/signals.js'
 import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
@@ -45,12 +45,7 @@ function retryable(error: ChatError): boolean {
 
 export async function connect(keyArg: string, opts: ConnectOptions, ctx: CommandContext): Promise<number> {
   // First of all, so that SIGINT, SIGTERM, SIGHUP or a lost stdout at any phase end it cleanly.
-  const shutdown = installShutdown()
-  try {
-    return await chat(keyArg, opts, ctx, shutdown)
-  } finally {
-    shutdown.dispose()
-  }
+  return withShutdown((shutdown) => chat(keyArg, opts, ctx, shutdown))
 }
 
 async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {

@@ -8,7 +8,7 @@ import { ChatListener } from '../core/listener.js'
 import { formatBootstrap, leaveNetwork, openNode, resolveNetwork, resolveRelays } from '../core/network.js'
 import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
-import { installShutdown, type Shutdown } from '../ui/signals.js'
+import { withShutdown, type Shutdown } from '../ui/signals.js'
 import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
@@ -35,12 +35,7 @@ const ANNOUNCE_CHECK_ENV = 'P2PCHAT_ANNOUNCE_CHECK_MS'
 export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<number> {
   // First of all: a signal or a lost terminal at any phase (loading, joining,
   // announcing, serving) ends the listener through the one shutdown path.
-  const shutdown = installShutdown()
-  try {
-    return await serve(opts, ctx, shutdown)
-  } finally {
-    shutdown.dispose()
-  }
+  return withShutdown((shutdown) => serve(opts, ctx, shutdown))
 }
 
 async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {

@@ -3,7 +3,7 @@ import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core
 import { toHex, toZ32 } from '../core/keys.js'
 import { formatBootstrap, leaveNetwork, openNode, resolveNetwork } from '../core/network.js'
 import { RelayService } from '../core/relay.js'
-import { installShutdown, type Shutdown } from '../ui/signals.js'
+import { withShutdown, type Shutdown } from '../ui/signals.js'
 import type { CommandContext } from './context.js'
 
 export interface RelayOptions {
@@ -14,12 +14,7 @@ export interface RelayOptions {
 
 export async function relay(opts: RelayOptions, ctx: CommandContext): Promise<number> {
   // First of all, so that a signal at any phase ends it cleanly (and unannounces).
-  const shutdown = installShutdown()
-  try {
-    return await serveRelay(opts, ctx, shutdown)
-  } finally {
-    shutdown.dispose()
-  }
+  return withShutdown((shutdown) => serveRelay(opts, ctx, shutdown))
 }
 
 async function serveRelay(opts: RelayOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {

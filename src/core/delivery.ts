@@ -40,11 +40,6 @@ export class DeliveryTracker extends EventEmitter<DeliveryEvents> {
     super()
   }
 
-  /** Sequence number of the last line sent (0: none). */
-  get sentSeq(): number {
-    return this.sent
-  }
-
   /** Every line up to this sequence number is delivered. */
   get deliveredSeq(): number {
     return this.delivered
@@ -53,10 +48,6 @@ export class DeliveryTracker extends EventEmitter<DeliveryEvents> {
   /** Lines sent and not (yet) acknowledged. */
   get unconfirmed(): number {
     return this.sent - this.delivered
-  }
-
-  get isSettled(): boolean {
-    return this.done
   }
 
   /**

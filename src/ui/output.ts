@@ -129,11 +129,6 @@ export class Output {
   notice(text: string): void {
     this.stderr.write(this.err.dim('* ') + sanitizeText(text) + '\n')
   }
-
-  /** A one-line error, never a stack trace. */
-  error(text: string): void {
-    this.stderr.write(this.err.red('p2pchat: ') + sanitizeText(text) + '\n')
-  }
 }
 
 /**

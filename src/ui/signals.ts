@@ -84,6 +84,19 @@ export class Shutdown {
   }
 }
 
+/**
+ * Runs a long-running command with its shutdown installed first (before
+ * anything that can block) and removed however the command ends.
+ */
+export async function withShutdown<T>(run: (shutdown: Shutdown) => Promise<T>): Promise<T> {
+  const shutdown = installShutdown()
+  try {
+    return await run(shutdown)
+  } finally {
+    shutdown.dispose()
+  }
+}
+
 /** Installs the shutdown of a long-running command. Call it before anything that can block. */
 export function installShutdown(proc: NodeJS.Process = process): Shutdown {
   return new Shutdown(proc)

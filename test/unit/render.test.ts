@@ -97,12 +97,11 @@ describe('text for a terminal', () => {
     expect(sanitizeText('a\x1b[2J\nb\u009b\tc\r')).toBe('a␛[2J␊b⟨U+009B⟩\tc␍')
   })
 
-  it('notices and errors on stderr are sanitized, whatever the stream', () => {
+  it('notices on stderr are sanitized, whatever the stream', () => {
     const stderr = new PassThrough()
     const output = new Output({ stdout: new PassThrough(), stderr, env: {} })
     output.notice('peer said \x1b]52;c;aGk=\x07 and \u202eevil')
-    output.error('bad \x1b[2J')
-    expect(stderr.read().toString()).toBe('* peer said ␛]52;c;aGk=␇ and ⟨U+202E⟩evil\np2pchat: bad ␛[2J\n')
+    expect(stderr.read().toString()).toBe('* peer said ␛]52;c;aGk=␇ and ⟨U+202E⟩evil\n')
   })
 
   it('safeJson escapes what JSON.stringify leaves raw, and parses back to the same value', () => {
