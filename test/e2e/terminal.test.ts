@@ -198,11 +198,14 @@ describe('the prompt', () => {
     const { pty, key } = await ptyListener()
     const connector = new PtyProc(['connect', key, '--bootstrap', net.flag], tempHome().env)
     await connector.waitForScreen(`connected to ${key}`, 20_000)
-    await connector.waitForScreen('type /help for commands')
+    // The prompt, not the hint line before it: a Ctrl+D typed before readline
+    // has put the terminal in raw mode is an EOF the line discipline swallows.
+    await connector.waitForScreen(/type \/help for commands\n>/)
     connector.type('\x04')
     await connector.waitForScreen('* Ctrl+D: leaving')
     expect((await connector.exit()).code).toBe(0)
 
+    await pty.waitForScreen(/type \/help for commands\n(?:.*\n)*>/)
     pty.type('\x04')
     await pty.waitForScreen('* Ctrl+D: leaving')
     await pty.waitForScreen('* listener stopped')
