@@ -1,4 +1,4 @@
-import { encodeLines } from '../core/framing.js'
+import { Conversation } from '../core/conversation.js'
 import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core/identity.js'
 import { AllowList } from '../core/allowlist.js'
 import { ContactBook } from '../core/contacts.js'
@@ -123,20 +123,25 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         return 0
       }
 
+      // Our lines, numbered, and which peer acknowledged which. No outbox: a
+      // line typed into an empty room is refused (and said so).
+      const conversation = new Conversation({ keepUndelivered: false, outbox: false, bounded: true })
+      conversation.on('delivered', (peer, upTo) => ui.delivered(peer, upTo))
+      conversation.on('confirmed', (upTo) => ui.confirmed(upTo))
+      conversation.on('pending', (peer, lines) => ui.pending(peer, lines))
+      conversation.on('undelivered', (peer, lines, kept) => ui.undelivered(peer, lines, kept))
+
       const controller: ChatController = {
         role: 'listen',
         peers: () => [...room.peers].map((p) => p.info()),
-        send: (lines) => {
-          if (room.broadcastRaw(encodeLines(lines)) === 0) return { fate: 'dropped', reason: 'no peers connected', wait: false }
-          // Backpressure: stop reading stdin while a peer's queue is over its soft mark.
-          return { fate: 'sent', wait: room.backlogged }
-        },
+        // Backpressure (`wait`): stop reading stdin while a peer's queue is over its soft mark.
+        send: (lines) => conversation.send(lines, [...room.peers]),
         sendTo: (target, text) => {
           const t = target.toLowerCase()
           const matches = [...room.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)
           if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
           if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
-          matches[0]!.sendBounded(text)
+          conversation.send([Buffer.from(text)], matches)
           return null
         },
         // stdin ending only ends typing: keep serving until signalled.
@@ -146,6 +151,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
 
       const paths = new WeakMap<object, string>()
       room.on('peer-joined', (peer) => {
+        conversation.attach(peer)
         paths.set(peer, formatPathSummary(peer.info()))
         ui.peerJoined(peer.info())
       })

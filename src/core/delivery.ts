@@ -8,59 +8,93 @@ export interface Flushable {
   flush(): Promise<boolean>
 }
 
+/**
+ * Lines of our own sent in one write, numbered `first`..`last` (the
+ * conversation's sequence numbers, the same on every peer and across
+ * reconnects). One batch object is shared by every peer it was written to.
+ */
+export interface Batch {
+  first: number
+  last: number
+  /** The lines, without their `\n`: kept until every addressee acknowledged them (the outbox re-sends them). */
+  lines: Uint8Array[]
+  /** Bytes on the wire (lines plus newlines). */
+  bytes: number
+  /** How many peers (or the outbox) still hold it unacknowledged; 0: settled. */
+  open: number
+}
+
 export interface DeliveryEvents {
-  /** Every line up to and including sequence number `upTo` was acknowledged by the peer's transport. */
-  delivered: [upTo: number]
-  /** Settled for good (the transport closed): `unconfirmed` lines were never acknowledged. */
-  settled: [unconfirmed: number]
+  /** Every batch up to and including sequence number `upTo` was acknowledged by the peer's transport. */
+  delivered: [upTo: number, batches: Batch[]]
+  /** Settled for good (the transport closed): these batches were never acknowledged. */
+  settled: [unconfirmed: Batch[]]
 }
 
 /**
- * Which of the lines sent on one stream the peer has acknowledged.
+ * Which of the batches sent on one stream the peer has acknowledged.
  *
- * Each line gets a sequence number (1, 2, …) when it is written. After
- * writes, the tracker calls `flush()` on the stream, coalesced: at most one
- * flush is outstanding, and when it resolves, every line up to the sequence
- * number recorded at its call is delivered (the flush covers everything
- * written before it). Lines written meanwhile are covered by the next flush,
- * so throughput does not depend on the round trip.
+ * After writes, the tracker calls `flush()` on the stream, coalesced: at
+ * most one flush is outstanding, and when it resolves, every batch written
+ * before its call is delivered (the flush covers everything written before
+ * it). Batches written meanwhile are covered by the next flush, so
+ * throughput does not depend on the round trip.
  *
  * "Acknowledged" is the transport's acknowledgement (hyperdht's UDX): the
  * bytes reached the peer's process, not necessarily its screen.
  */
 export class DeliveryTracker extends EventEmitter<DeliveryEvents> {
-  private sent = 0
+  /** Written and not yet acknowledged, in order. */
+  private pending: Batch[] = []
+  private pendingLines = 0
   private delivered = 0
   private flushing = false
   private done = false
-  private final: number | null = null
+  private final: Batch[] | null = null
   private settleTimer: NodeJS.Timeout | null = null
+  /** When the oldest pending batch was written (ms), for "not yet delivered" and dead-path checks. */
+  private oldestAt: number | null = null
 
-  constructor(private readonly target: Flushable) {
+  constructor(
+    private readonly target: Flushable,
+    private readonly now: () => number = Date.now
+  ) {
     super()
   }
 
-  /** Every line up to this sequence number is delivered. */
+  /** Every line up to this sequence number (of those sent here) is delivered. */
   get deliveredSeq(): number {
     return this.delivered
   }
 
   /** Lines sent and not (yet) acknowledged. */
   get unconfirmed(): number {
-    return this.sent - this.delivered
+    return this.pendingLines
+  }
+
+  /** The batches sent and not (yet) acknowledged, oldest first. */
+  get unconfirmedBatches(): readonly Batch[] {
+    return this.pending
+  }
+
+  /** Since when (ms) the oldest unacknowledged batch has waited; null when none waits. */
+  get waitingSince(): number | null {
+    return this.oldestAt
   }
 
   /**
-   * Records `count` lines that were just written to the stream (call it
-   * after the write, so the next flush covers them). Returns the sequence
-   * number of the last one.
+   * Records a batch that was just written to the stream (call it after the
+   * write, so the next flush covers it). False once the stream has closed:
+   * nothing more is tracked.
    */
-  track(count: number): number {
-    if (count > 0 && !this.done) {
-      this.sent += count
-      this.flush()
-    }
-    return this.sent
+  track(batch: Batch): boolean {
+    if (this.done) return false
+    if (batch.lines.length === 0) return true
+    if (this.pending.length === 0) this.oldestAt = this.now()
+    this.pending.push(batch)
+    this.pendingLines += batch.lines.length
+    this.flush()
+    return true
   }
 
   /**
@@ -80,23 +114,23 @@ export class DeliveryTracker extends EventEmitter<DeliveryEvents> {
   private settle(): void {
     if (this.final !== null) return
     if (this.settleTimer) clearTimeout(this.settleTimer)
-    this.final = this.unconfirmed
+    this.final = this.pending
     this.emit('settled', this.final)
   }
 
-  /** Resolves with the number of unconfirmed lines once every line is delivered (0) or the stream closed. */
-  whenDone(): Promise<number> {
-    if (this.unconfirmed === 0) return Promise.resolve(0)
+  /** Resolves once every batch is delivered (with []) or the stream closed (with the batches never acknowledged). */
+  whenDone(): Promise<Batch[]> {
     if (this.final !== null) return Promise.resolve(this.final)
+    if (this.pending.length === 0) return Promise.resolve([])
     return new Promise((resolve) => {
       const ondelivered = () => {
-        if (this.unconfirmed > 0) return
+        if (this.pending.length > 0) return
         cleanup()
-        resolve(0)
+        resolve([])
       }
-      const onsettled = (n: number) => {
+      const onsettled = (left: Batch[]) => {
         cleanup()
-        resolve(n)
+        resolve(left)
       }
       const cleanup = () => {
         this.off('delivered', ondelivered)
@@ -108,9 +142,9 @@ export class DeliveryTracker extends EventEmitter<DeliveryEvents> {
   }
 
   private flush(): void {
-    if (this.flushing || this.done || this.delivered === this.sent) return
+    if (this.flushing || this.done || this.pending.length === 0) return
     this.flushing = true
-    const upTo = this.sent
+    const upTo = this.pending[this.pending.length - 1]!.last
     this.target.flush().then(
       (ok) => this.flushed(ok ? upTo : null),
       () => this.flushed(null)
@@ -120,9 +154,16 @@ export class DeliveryTracker extends EventEmitter<DeliveryEvents> {
   private flushed(upTo: number | null): void {
     this.flushing = false
     // null: the stream is being destroyed, and close() settles what is left.
-    if (upTo !== null && upTo > this.delivered) {
-      this.delivered = upTo
-      this.emit('delivered', upTo)
+    if (upTo !== null && this.final === null) {
+      let n = 0
+      while (n < this.pending.length && this.pending[n]!.last <= upTo) n++
+      if (n > 0) {
+        const batches = this.pending.splice(0, n)
+        for (const b of batches) this.pendingLines -= b.lines.length
+        this.delivered = upTo
+        this.oldestAt = this.pending.length > 0 ? this.now() : null
+        this.emit('delivered', upTo, batches)
+      }
     }
     if (this.done) this.settle()
     else if (upTo !== null) this.flush()

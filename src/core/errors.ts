@@ -100,6 +100,15 @@ export class ChatError extends Error {
     return new ChatError('PEER_VANISHED', `no data from the peer for ${Math.round(idleMs / 1000)} s: it vanished or its network is gone`, EXIT.CONNECTION_LOST)
   }
 
+  /** Data waited for an acknowledgement far longer than the round trip warrants (see DEFAULT_DEAD_PATH). */
+  static pathDead(waitedMs: number): ChatError {
+    return new ChatError(
+      'PATH_DEAD',
+      `connection lost: the peer acknowledged nothing for ${(waitedMs / 1000).toFixed(1)} s while data waited (it was stopped, or its network went down)`,
+      EXIT.CONNECTION_LOST
+    )
+  }
+
   static flooding(): ChatError {
     return new ChatError('FLOODING', 'disconnected for flooding: sent faster than the rate limit for too long', EXIT.CONNECTION_LOST)
   }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair, NoiseStream } from 'hyperdht'
-import { DeliveryTracker } from './delivery.js'
+import { DeliveryTracker, type Batch } from './delivery.js'
 import { ChatError, EXIT, fromDhtError } from './errors.js'
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, encodeLines, type Line } from './framing.js'
 import { toHex } from './keys.js'
@@ -60,6 +60,27 @@ export interface PeerOptions {
   softQueueBytes?: number
   /** A backlogged peer whose transport takes nothing from its queue for this long is dropped. */
   stallMs?: number
+  /** Declare the path dead when data waits unacknowledged this long (see deadPathLimit); false: only the idle timeout. */
+  deadPath?: DeadPathRule | false
+}
+
+/**
+ * When data waits for an acknowledgement, how long before the path counts as
+ * dead: `factor` round trips, within [minMs, maxMs]. A live peer acknowledges
+ * within a round trip or two (plus a retransmission timeout, at least 1 s in
+ * UDX, when a packet is lost); a dead one never does.
+ */
+export interface DeadPathRule {
+  factor: number
+  minMs: number
+  maxMs: number
+}
+
+export const DEFAULT_DEAD_PATH: DeadPathRule = { factor: 20, minMs: 3000, maxMs: 5000 }
+
+/** The dead-path limit for a round-trip time (ms; null or 0 on loopback: the minimum). */
+export function deadPathLimit(rttMs: number | null, rule: DeadPathRule = DEFAULT_DEAD_PATH): number {
+  return Math.min(rule.maxMs, Math.max(rule.minMs, (rttMs ?? 0) * rule.factor))
 }
 
 /** hyperdht peers send a keep-alive every 5 s: two missed ones and a margin means gone. */
@@ -69,6 +90,7 @@ export const DEFAULT_SOFT_QUEUE_BYTES = 256 * 1024
 /** A live transport moves at least a packet in a few seconds; a stopped peer moves nothing. */
 export const DEFAULT_STALL_MS = 5000
 const STALL_CHECK_MS = 500
+const DEAD_PATH_CHECK_MS = 250
 const KEEP_ALIVE_MS = 5000
 
 /**
@@ -92,6 +114,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly stallMs: number
   private stallTimer: NodeJS.Timeout | null = null
   private relayAddresses: Map<string, string> | null = null
+  private pathTimer: NodeJS.Timeout | null = null
 
   constructor(stream: NoiseStream, opts: PeerOptions = {}, private readonly now: () => number = Date.now) {
     super()
@@ -103,7 +126,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.maxQueueBytes = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES
     this.softQueueBytes = Math.min(opts.softQueueBytes ?? DEFAULT_SOFT_QUEUE_BYTES, this.maxQueueBytes)
     this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS
-    this.delivery = new DeliveryTracker({ flush: () => acknowledgedFlush(stream) })
+    this.delivery = new DeliveryTracker({ flush: () => acknowledgedFlush(stream) }, now)
     if (opts.idleTimeoutMs) {
       stream.setTimeout(opts.idleTimeoutMs)
       // Our own keep-alives make the peer's idle timeout meaningful: hyperdht
@@ -137,9 +160,14 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     stream.on('error', (err: unknown) => {
       this.error ??= err instanceof Error && err.message === 'Stream timed out' ? ChatError.vanished(opts.idleTimeoutMs ?? 0) : fromDhtError(err)
     })
+    if (opts.deadPath !== false) {
+      const rule = opts.deadPath ?? DEFAULT_DEAD_PATH
+      stream.once('open', () => this.watchPath(rule))
+    }
     stream.on('close', () => {
       this.closed = true
       this.stopStallWatch()
+      if (this.pathTimer) clearInterval(this.pathTimer)
       this.delivery.close()
       this.emit('close', this.error)
     })
@@ -226,14 +254,53 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * Sends lines (without their \n) in one write and tracks their delivery
-   * (see `delivery`). Returns false when the caller should wait for 'drain'.
+   * Sends a batch of our own lines in one write and tracks its delivery (see
+   * `delivery`); `bounded` writes as sendBounded() does (a listener's peers).
+   * 'wait': the caller should wait for 'drain'. 'closed': the connection had
+   * already closed, the batch is not tracked here. A write into a stream that
+   * is being destroyed is tracked, and settles as unacknowledged.
    */
-  sendLines(lines: Uint8Array[]): boolean {
-    if (this.closed || this.stream.destroyed || lines.length === 0) return true
-    const ok = this.stream.write(encodeLines(lines))
-    this.delivery.track(lines.length)
-    return ok
+  sendBatch(batch: Batch, bounded = false): 'ok' | 'wait' | 'closed' {
+    if (this.closed) return 'closed'
+    let ok = true
+    if (!this.stream.destroyed && batch.lines.length > 0) {
+      const data = encodeLines(batch.lines)
+      if (bounded) this.sendBoundedRaw(data)
+      else ok = this.stream.write(data)
+    }
+    if (!this.delivery.track(batch)) return 'closed'
+    batch.open++
+    return ok ? 'ok' : 'wait'
+  }
+
+  /**
+   * While data waits for an acknowledgement (our lines, or anything in
+   * flight: forwarded lines, keep-alives), a sign of life from the peer must
+   * come within the dead-path limit: any packet received (UDX counts the
+   * peer's acknowledgement packets in bytesReceived) or an acknowledgement
+   * of our lines. Otherwise the path is dead (the peer was killed or
+   * stopped, its network went down): say so now, not after the idle
+   * timeout. An idle connection is judged by keep-alives, which are data too.
+   */
+  private watchPath(rule: DeadPathRule): void {
+    let waitingSince: number | null = null
+    let seen = ''
+    this.pathTimer = setInterval(() => {
+      const raw = this.stream.rawStream
+      if (!raw || this.closed) return
+      const now = this.now()
+      const waiting = this.delivery.unconfirmed > 0 || raw.inflight > 0
+      const signs = `${this.delivery.deliveredSeq}/${raw.bytesReceived}`
+      const alive = signs !== seen
+      seen = signs
+      if (!waiting || alive || waitingSince === null) {
+        waitingSince = waiting ? now : null
+        return
+      }
+      const limit = deadPathLimit(typeof raw.rtt === 'number' ? raw.rtt : null, rule)
+      if (now - waitingSince >= limit) this.destroy(ChatError.pathDead(now - waitingSince))
+    }, DEAD_PATH_CHECK_MS)
+    this.pathTimer.unref()
   }
 
   /**
@@ -337,7 +404,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     arm()
     delivery.on('delivered', arm)
     try {
-      const unconfirmed = await Promise.race([delivery.whenDone(), stalled])
+      const unconfirmed = await Promise.race([delivery.whenDone().then(() => delivery.unconfirmed), stalled])
       if (unconfirmed === 0) this.end()
       return unconfirmed
     } finally {

@@ -166,3 +166,35 @@ export function rowsOf(text: string, columns: number): number {
   const { rows, cols } = displayPos(text, columns)
   return cols === 0 && rows > 0 ? rows : rows + 1
 }
+
+/** `#4–#9` style ranges of sequence numbers. */
+export function seqRanges(seqs: number[]): string {
+  const parts: string[] = []
+  let i = 0
+  while (i < seqs.length) {
+    let j = i
+    while (j + 1 < seqs.length && seqs[j + 1] === seqs[j]! + 1) j++
+    parts.push(i === j ? `#${seqs[i]}` : `#${seqs[i]}–#${seqs[j]}`)
+    i = j + 1
+  }
+  return parts.join(', ')
+}
+
+const QUOTED_MAX = 40
+
+/**
+ * Which of our lines, for a notice: `2 lines (#4 "hi", #5 "yo")`, or, for
+ * many, their numbers and the first few texts. Raw text: notices are
+ * sanitized where they are printed.
+ */
+export function describeLines(lines: { seq: number; bytes: Uint8Array }[], shown = 3): string {
+  const decoder = new TextDecoder()
+  const quote = (b: Uint8Array) => {
+    const text = decoder.decode(b.byteLength > QUOTED_MAX * 4 ? b.subarray(0, QUOTED_MAX * 4) : b)
+    return JSON.stringify(text.length > QUOTED_MAX ? text.slice(0, QUOTED_MAX - 1) + '…' : text)
+  }
+  const count = lines.length === 1 ? '1 line' : `${lines.length} lines`
+  if (lines.length <= shown) return `${count} (${lines.map((l) => `#${l.seq} ${quote(l.bytes)}`).join(', ')})`
+  const first = lines.slice(0, shown).map((l) => quote(l.bytes))
+  return `${count} (${seqRanges(lines.map((l) => l.seq))}: ${first.join(', ')}, …)`
+}

@@ -5,9 +5,10 @@ import type { Line } from '../core/framing.js'
 import { DEFAULT_MAX_LINE_BYTES, encodeLines } from '../core/framing.js'
 import { prefixLines } from '../core/listener.js'
 import type { PeerInfo, Sender } from '../core/session.js'
+import type { OwnLine } from '../core/conversation.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
-import { HELP_TEXT, clockTime, displayPos, formatPathSummary, formatPeerRow, lineNotice, parseInput, peerColor, rowsOf } from './render.js'
+import { HELP_TEXT, clockTime, describeLines, displayPos, formatPathSummary, formatPeerRow, lineNotice, parseInput, peerColor, rowsOf } from './render.js'
 import { sanitize, sanitizeText } from './sanitize.js'
 import { routeOutputLoss } from './signals.js'
 
@@ -19,6 +20,11 @@ export interface Sent {
   reason?: string
   /** Stop reading input until drain(). */
   wait: boolean
+  /** Sequence numbers given to the lines (first..last), unless dropped. */
+  first?: number
+  last?: number
+  /** listen: the peers the lines were written to. */
+  to?: Sender[]
 }
 
 /** What the UI may ask of the running session. */
@@ -48,6 +54,14 @@ export interface ChatUi {
   pathChanged(peer: PeerInfo, before: string): void
   /** Lines one peer sent (a batch from one chunk). */
   messages(peer: Sender, lines: Line[]): void
+  /** `peer`'s transport acknowledged every line of ours up to sequence number `upTo` that was sent to it. */
+  delivered(peer: Sender, upTo: number): void
+  /** Every line of ours up to `upTo` is settled: delivered to everyone it was sent to (those who left were reported by undelivered()). */
+  confirmed(upTo: number): void
+  /** Lines of ours that `peer` has not acknowledged for a few seconds (each reported once). */
+  pending(peer: Sender, lines: OwnLine[]): void
+  /** The connection to `peer` ended with these lines of ours unacknowledged; `kept`: they wait in the outbox and are sent again on reconnect. */
+  undelivered(peer: Sender, lines: OwnLine[], kept: boolean): void
   notice(text: string): void
   /** A multi-line block of our own text, shown as it is (a QR code). */
   block(text: string): void
@@ -90,7 +104,12 @@ export async function createUi(mode: UiMode, opts: UiOptions): Promise<ChatUi> {
 }
 
 /** stdin lines → controller, raw bytes, with backpressure. Shared by pipe and JSON modes. */
-function startRawInput(opts: UiOptions, controller: ChatController, onCut: (notice: string) => void): LineSource {
+function startRawInput(
+  opts: UiOptions,
+  controller: ChatController,
+  onCut: (notice: string) => void,
+  onSent: (lines: Uint8Array[], sent: Sent) => void = () => {}
+): LineSource {
   // Lines nobody received are reported at once, then at most every few
   // seconds with a count: a big pipe into an empty room is one notice per
   // interval, not one per chunk.
@@ -112,7 +131,9 @@ function startRawInput(opts: UiOptions, controller: ChatController, onCut: (noti
         const notice = lineNotice(line, 'sent')
         if (notice) onCut(notice)
       }
-      const sent = controller.send(lines.map((l) => l.bytes))
+      const bytes = lines.map((l) => l.bytes)
+      const sent = controller.send(bytes)
+      onSent(bytes, sent)
       if (sent.fate === 'dropped') {
         if (unsent.lines > 0 && unsent.reason !== sent.reason) reportUnsent()
         unsent.lines += lines.length
@@ -188,6 +209,14 @@ export class PipeUi implements ChatUi {
   notice(text: string): void {
     this.opts.output.notice(text)
   }
+  delivered(): void {}
+  confirmed(): void {}
+  pending(peer: Sender, lines: OwnLine[]): void {
+    this.notice(pendingNotice(peer, lines))
+  }
+  undelivered(peer: Sender, lines: OwnLine[], kept: boolean): void {
+    this.notice(undeliveredNotice(peer, lines, kept))
+  }
   block(text: string): void {
     this.opts.output.stderr.write(text.endsWith('\n') ? text : text + '\n')
   }
@@ -254,6 +283,22 @@ export class JsonUi implements ChatUi {
   notice(text: string): void {
     this.emit('notice', { text })
   }
+  /** One `sent` event per line, with its sequence number (and, on a listener, who it went to). */
+  sent(lines: Uint8Array[], sent: Sent): void {
+    if (sent.first === undefined) return
+    const to = sent.to ? { to: sent.to.map((p) => p.key) } : {}
+    lines.forEach((bytes, i) => this.emit('sent', { seq: sent.first! + i, text: this.decoder.decode(bytes), queued: sent.fate === 'queued', ...to }))
+  }
+  delivered(peer: Sender, upTo: number): void {
+    this.emit('delivered', { key: peer.key, name: peer.name, upTo })
+  }
+  confirmed(): void {}
+  pending(peer: Sender, lines: OwnLine[]): void {
+    this.emit('pending', { key: peer.key, name: peer.name, seqs: lines.map((l) => l.seq) })
+  }
+  undelivered(peer: Sender, lines: OwnLine[], kept: boolean): void {
+    this.emit('undelivered', { key: peer.key, name: peer.name, seqs: lines.map((l) => l.seq), kept })
+  }
   block(text: string): void {
     this.emit('notice', { text })
   }
@@ -266,7 +311,7 @@ export class JsonUi implements ChatUi {
     this.emit('closed', { reason })
   }
   start(controller: ChatController): void {
-    this.input = startRawInput(this.opts, controller, (n) => this.notice(n))
+    this.input = startRawInput(this.opts, controller, (n) => this.notice(n), (lines, sent) => this.sent(lines, sent))
   }
   drain(): void {
     this.input?.resume()
@@ -274,6 +319,18 @@ export class JsonUi implements ChatUi {
   stop(): void {
     this.input?.stop()
   }
+}
+
+/** "not yet delivered": the same words in every mode that prints them. */
+export function pendingNotice(peer: Sender, lines: OwnLine[]): string {
+  return `not yet delivered to ${peer.name}: ${describeLines(lines)}; still waiting for its acknowledgement`
+}
+
+export function undeliveredNotice(peer: Sender, lines: OwnLine[], kept: boolean): string {
+  const what = describeLines(lines)
+  return kept
+    ? `connection to ${peer.name} lost before it acknowledged ${what}: kept in the outbox, sent again first when reconnected`
+    : `not delivered to ${peer.name}: ${what}`
 }
 
 const STALL_HINTS: Record<Stage, string> = {
@@ -455,6 +512,20 @@ export class InteractiveUi implements ChatUi {
 
   block(text: string): void {
     this.print(text.replace(/\n$/, ''))
+  }
+
+  delivered(): void {}
+
+  confirmed(_upTo: number): void {
+    // TODO marks
+  }
+
+  pending(peer: Sender, lines: OwnLine[]): void {
+    this.notice(pendingNotice(peer, lines))
+  }
+
+  undelivered(peer: Sender, lines: OwnLine[], kept: boolean): void {
+    this.notice(undeliveredNotice(peer, lines, kept))
   }
 
   failed(error: ChatError): boolean {

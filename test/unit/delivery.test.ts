@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DeliveryTracker, type Flushable } from '../../src/core/delivery.js'
+import { DeliveryTracker, type Batch, type Flushable } from '../../src/core/delivery.js'
 
 /** A stream whose flushes resolve when the test says so. */
 class FakeFlushable implements Flushable {
@@ -14,70 +14,112 @@ class FakeFlushable implements Flushable {
   }
 }
 
+let seq = 0
+/** A batch of `n` lines with the next sequence numbers. */
+function batch(n: number): Batch {
+  const lines = Array.from({ length: n }, (_, i) => Buffer.from(`line ${seq + i + 1}`))
+  const b: Batch = { first: seq + 1, last: seq + n, lines, bytes: lines.reduce((a, l) => a + l.byteLength + 1, 0), open: 0 }
+  seq += n
+  return b
+}
+
 describe('DeliveryTracker', () => {
-  it('numbers lines and keeps at most one flush outstanding; each flush delivers up to the seq at its call', async () => {
+  it('keeps at most one flush outstanding; each flush delivers the batches written before its call', async () => {
+    seq = 0
     const stream = new FakeFlushable()
     const tracker = new DeliveryTracker(stream)
-    const delivered: number[] = []
-    tracker.on('delivered', (upTo) => delivered.push(upTo))
+    const delivered: Array<[number, number[]]> = []
+    tracker.on('delivered', (upTo, batches) => delivered.push([upTo, batches.map((b) => b.first)]))
 
-    expect(tracker.track(2)).toBe(2)
-    expect(tracker.track(3)).toBe(5)
+    expect(tracker.track(batch(2))).toBe(true)
+    tracker.track(batch(3))
     expect(stream.calls).toHaveLength(1)
     expect(tracker.unconfirmed).toBe(5)
 
     await stream.settle(true)
-    expect(delivered).toEqual([2])
+    expect(delivered).toEqual([[2, [1]]])
     expect(tracker.deliveredSeq).toBe(2)
+    expect(tracker.unconfirmedBatches.map((b) => b.first)).toEqual([3])
     // The lines written meanwhile get the next flush.
     expect(stream.calls).toHaveLength(1)
     await stream.settle(true)
-    expect(delivered).toEqual([2, 5])
+    expect(delivered).toEqual([
+      [2, [1]],
+      [5, [3]]
+    ])
     expect(tracker.unconfirmed).toBe(0)
+    expect(tracker.waitingSince).toBeNull()
     expect(stream.calls).toHaveLength(0)
   })
 
-  it('flushes nothing when nothing was sent', () => {
+  it('numbers need not be contiguous: a peer gets only some of the conversation (a room, /send-to)', async () => {
+    seq = 10
     const stream = new FakeFlushable()
     const tracker = new DeliveryTracker(stream)
-    tracker.track(0)
-    expect(stream.calls).toHaveLength(0)
+    const a = batch(1)
+    batch(4) // sent to someone else
+    const b = batch(2)
+    tracker.track(a)
+    tracker.track(b)
+    await stream.settle(true)
+    await stream.settle(true)
+    expect(tracker.deliveredSeq).toBe(17)
+    expect(tracker.unconfirmed).toBe(0)
   })
 
-  it('a failed flush delivers nothing; close settles with the unconfirmed count', async () => {
+  it('a failed flush delivers nothing; close settles with the unacknowledged batches', async () => {
+    seq = 0
     const stream = new FakeFlushable()
     const tracker = new DeliveryTracker(stream)
-    tracker.track(3)
+    const b = batch(3)
+    tracker.track(b)
     const done = tracker.whenDone()
     await stream.settle(false)
     expect(tracker.deliveredSeq).toBe(0)
     tracker.close()
-    expect(await done).toBe(3)
-    expect(await tracker.whenDone()).toBe(3)
+    expect(await done).toEqual([b])
+    expect(await tracker.whenDone()).toEqual([b])
     // Nothing more is tracked once closed.
-    tracker.track(1)
+    expect(tracker.track(batch(1))).toBe(false)
     expect(stream.calls).toHaveLength(0)
   })
 
   it('on close, waits for the outstanding flush: an acknowledgement that arrived just before the close counts', async () => {
+    seq = 0
     const stream = new FakeFlushable()
     const tracker = new DeliveryTracker(stream)
-    tracker.track(4)
-    let settled: number | null = null
-    tracker.on('settled', (n) => (settled = n))
+    tracker.track(batch(4))
+    let settled: Batch[] | null = null
+    tracker.on('settled', (left) => (settled = left))
     tracker.close()
     expect(settled).toBeNull()
     await stream.settle(true)
-    expect(settled).toBe(0)
+    expect(settled).toEqual([])
   })
 
-  it('whenDone resolves 0 once everything is delivered', async () => {
+  it('whenDone resolves [] once everything is delivered', async () => {
+    seq = 0
     const stream = new FakeFlushable()
     const tracker = new DeliveryTracker(stream)
-    expect(await tracker.whenDone()).toBe(0)
-    tracker.track(1)
+    expect(await tracker.whenDone()).toEqual([])
+    tracker.track(batch(1))
     const done = tracker.whenDone()
     await stream.settle(true)
-    expect(await done).toBe(0)
+    expect(await done).toEqual([])
+  })
+
+  it('waitingSince is when the oldest unacknowledged batch was written, or the last acknowledgement', async () => {
+    seq = 0
+    let now = 1000
+    const stream = new FakeFlushable()
+    const tracker = new DeliveryTracker(stream, () => now)
+    expect(tracker.waitingSince).toBeNull()
+    tracker.track(batch(1))
+    now = 2000
+    tracker.track(batch(1))
+    expect(tracker.waitingSince).toBe(1000)
+    now = 3000
+    await stream.settle(true)
+    expect(tracker.waitingSince).toBe(3000)
   })
 })

@@ -1,0 +1,291 @@
+import { EventEmitter } from 'node:events'
+import type { default as DHT, KeyPair } from 'hyperdht'
+import { Backoff } from './backoff.js'
+import { Conversation, type OwnLine, type SendResult } from './conversation.js'
+import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp, relayPairingFailed } from './errors.js'
+import type { Line } from './framing.js'
+import { toHex } from './keys.js'
+import { trackRelaySockets } from './path.js'
+import { DEFAULT_IDLE_TIMEOUT_MS, dial, type PeerConnection, type PeerInfo, type Sender } from './session.js'
+
+/**
+ * After input ends, how long to wait for the peer to acknowledge more of our
+ * lines before giving up on the rest: the same as the idle limit after which
+ * a silent connection is declared lost (which also ends the wait).
+ */
+const FINISH_STALL_MS = DEFAULT_IDLE_TIMEOUT_MS
+/** On leaving (Ctrl+C, /quit, done), how long the peer gets to close its side before the stream is destroyed. */
+const LEAVE_GRACE_MS = 2000
+/** A relay that drops a pairing (blind-relay's CHANNEL_CLOSED / RELAY_ABORTED, about 6 % of relayed connects in the NAT lab) gets this many more tries. */
+const RELAY_PAIRING_RETRIES = 2
+/** A connection that lasted this long was a good one: the next loss redials at once. */
+const STABLE_CONNECTION_MS = 5000
+/** How long to wait for the bootstrap walk's verdict before blaming the peer for a failed dial. */
+const JOIN_VERDICT_MS = 10_000
+
+/** How a conversation ended: the exit code, the error (if any) and what to say. */
+export interface Outcome {
+  code: number
+  error: ChatError | null
+  reason: string | null
+}
+
+export interface ConnectorEvents {
+  /** A dial attempt started (`relayed`: through a relay). */
+  connecting: [relayed: boolean]
+  /** hyperdht opened the stream; waiting for the peer's first bytes. */
+  confirming: []
+  /** The peer answered: data flows. `reconnect`: again, after a lost connection. */
+  connected: [peer: PeerInfo, reconnect: boolean]
+  'path-changed': [peer: PeerInfo]
+  lines: [sender: Sender, lines: Line[]]
+  /** The peer's send queue emptied: input may resume. */
+  drain: []
+  /** A dial failed and another follows after `waitMs` (--reconnect). */
+  retrying: [error: ChatError, waitMs: number, attempt: number]
+  /** A relay dropped the pairing; trying it again. */
+  'relay-retry': [error: ChatError, attempt: number, of: number]
+  /** The direct attempt failed in a way a relay can fix; dialling through `relay`. */
+  'via-relay': [error: ChatError, relay: string, relayCount: number]
+  /** The connection was lost; redialling at once (--reconnect). */
+  lost: [error: ChatError | null]
+  /** Delivery of our lines (see Conversation). */
+  delivered: [peer: Sender, upTo: number]
+  confirmed: [upTo: number]
+  pending: [peer: Sender, lines: OwnLine[]]
+  undelivered: [peer: Sender, lines: OwnLine[], kept: boolean]
+}
+
+export interface ConnectorOptions {
+  keyPair: KeyPair
+  /** Per dial attempt. */
+  timeoutMs: number
+  reconnect: boolean
+  /** Relays to try when a direct path is impossible. */
+  relays: Buffer[]
+  nameOf: (keyHex: string) => string
+  /** Settles when the DHT bootstrap walk finished; rejects when no bootstrap node answered. */
+  joined: Promise<unknown>
+  /** Reconnect backoff (after failed attempts only). */
+  backoff?: Backoff
+  /** Settles when the user leaves (Ctrl+C, a signal): the conversation ends with exit 0. */
+  stopped?: Promise<unknown>
+}
+
+/**
+ * `connect`'s side of a conversation with one peer, across reconnects: dials
+ * (direct first, through a relay when only a relay can help), feeds the
+ * Conversation (sequence numbers, outbox, acknowledgements), redials at once
+ * when the connection is lost (--reconnect), and decides the outcome: exit 0
+ * only when every line was acknowledged.
+ */
+export class Connector extends EventEmitter<ConnectorEvents> {
+  readonly conversation: Conversation
+  private live: PeerConnection | null = null
+  private outcome: Outcome | null = null
+  private settle!: (o: Outcome) => void
+  private readonly finished: Promise<Outcome>
+  private inputEnded = false
+  private finishing = false
+  private everConnected = false
+  private readonly remoteHex: string
+  private readonly backoff: Backoff
+
+  constructor(
+    private readonly dht: DHT,
+    private readonly remoteKey: Buffer,
+    private readonly opts: ConnectorOptions
+  ) {
+    super()
+    this.remoteHex = toHex(remoteKey)
+    this.backoff = opts.backoff ?? new Backoff()
+    this.conversation = new Conversation({ keepUndelivered: opts.reconnect, outbox: true, bounded: false })
+    this.conversation.on('delivered', (p, upTo) => this.emit('delivered', p, upTo))
+    this.conversation.on('confirmed', (upTo) => this.emit('confirmed', upTo))
+    this.conversation.on('pending', (p, lines) => this.emit('pending', p, lines))
+    this.conversation.on('undelivered', (p, lines, kept) => this.emit('undelivered', p, lines, kept))
+    this.finished = new Promise<Outcome>((resolve) => {
+      this.settle = (o) => {
+        if (this.outcome) return
+        this.outcome = o
+        resolve(o)
+      }
+    })
+    void opts.stopped?.then(() => this.settle({ code: EXIT.OK, error: null, reason: 'disconnected' }))
+  }
+
+  /** The peer as the UI names it, also before (or without) a connection. */
+  private get remote(): Sender {
+    return this.live?.sender() ?? { key: this.remoteHex, name: this.opts.nameOf(this.remoteHex) }
+  }
+
+  get peer(): PeerConnection | null {
+    return this.live && !this.live.isClosed ? this.live : null
+  }
+
+  /** Sends lines (without `\n`), or keeps them in the outbox until a connection is up. */
+  send(lines: Uint8Array[]): SendResult {
+    return this.conversation.send(lines)
+  }
+
+  /** Input is done: deliver everything, close, exit 0 (or 10 with what was not acknowledged). */
+  endInput(): void {
+    this.inputEnded = true
+    this.finishIfDone()
+  }
+
+  /** The user leaves (/quit, Ctrl+D): exit 0, after saying what was not delivered. */
+  quit(): void {
+    this.settle({ code: EXIT.OK, error: null, reason: 'disconnected' })
+  }
+
+  private notDelivered(lines: number, waitedSeconds: number | null): Outcome {
+    const error = ChatError.notDelivered(lines, waitedSeconds)
+    return { code: error.exitCode, error, reason: null }
+  }
+
+  private finishIfDone(): void {
+    const peer = this.peer
+    if (!this.inputEnded || !peer || this.finishing) return
+    this.finishing = true
+    const startedAt = Date.now()
+    // Exit 0 only once the peer's transport acknowledged every line.
+    void peer.finish(FINISH_STALL_MS).then((unconfirmed) => {
+      // The connection was lost meanwhile: with --reconnect, the outbox goes on the next one.
+      if (peer.isClosed && this.opts.reconnect && this.conversation.undeliveredCount > 0 && !this.outcome) {
+        this.finishing = false
+        return
+      }
+      const left = this.conversation.undeliveredCount
+      if (unconfirmed === 0 && left === 0) this.settle({ code: EXIT.OK, error: null, reason: null })
+      else {
+        // Closed at once: say the connection ended, not "within 0 s".
+        const waited = Math.round((Date.now() - startedAt) / 1000)
+        this.settle(this.notDelivered(Math.max(left, unconfirmed), unconfirmed > 0 && waited > 0 ? waited : null))
+      }
+    })
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return Promise.race([new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), this.finished.then(() => undefined)])
+  }
+
+  /** Dials until the conversation ends; resolves with its outcome. */
+  async run(): Promise<Outcome> {
+    // Watch the sockets hyperdht opens to relays, to tell relayed paths from direct ones.
+    const relayAddresses = trackRelaySockets(this.dht, (key) => key.equals(this.remoteKey))
+    const { relays } = this.opts
+    // Direct first; through a relay only when a direct path is impossible.
+    let viaRelay = false
+    let relayRetries = 0
+    while (!this.outcome) {
+      this.emit('connecting', viaRelay)
+      const { peer, ready } = dial(this.dht, this.remoteKey, {
+        keyPair: this.opts.keyPair,
+        timeoutMs: this.opts.timeoutMs,
+        idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+        nameOf: this.opts.nameOf,
+        relayThrough: viaRelay ? relays : undefined
+      })
+      peer.stream.once('open', () => {
+        if (!this.outcome) this.emit('confirming')
+      })
+      peer.on('lines', (lines) => this.emit('lines', peer.sender(), lines))
+      peer.on('drain', () => this.emit('drain'))
+
+      let failure: ChatError | null = null
+      try {
+        await Promise.race([ready, this.finished])
+      } catch (err) {
+        failure = err as ChatError
+      }
+      if (this.outcome) {
+        peer.destroy()
+        break
+      }
+      if (failure) {
+        // Nobody answered at all: that, not the peer, is the problem.
+        const unreachable = await Promise.race([
+          this.opts.joined.then(
+            () => null,
+            (e: ChatError) => e
+          ),
+          this.sleep(JOIN_VERDICT_MS).then(() => null)
+        ])
+        if (unreachable && !this.everConnected) {
+          this.settle({ code: unreachable.exitCode, error: unreachable, reason: null })
+          break
+        }
+        if (viaRelay && relayPairingFailed(failure) && relayRetries < RELAY_PAIRING_RETRIES) {
+          relayRetries++
+          this.emit('relay-retry', failure, relayRetries, RELAY_PAIRING_RETRIES)
+          continue
+        }
+        if (!viaRelay && relays.length > 0 && relayCouldHelp(failure)) {
+          viaRelay = true
+          this.emit('via-relay', failure, toHex(relays[0]!), relays.length)
+          continue
+        }
+        failure = explainHolepunchFailure(failure, { localNatRandom: this.dht.randomized, relaysConfigured: relays.length > 0 })
+        if (!this.opts.reconnect || !retryable(failure)) {
+          this.settle({ code: failure.exitCode, error: failure, reason: null })
+          break
+        }
+        const wait = this.backoff.next()
+        this.emit('retrying', failure, wait, this.backoff.attempt)
+        await this.sleep(wait)
+        continue
+      }
+
+      // Connected: the outbox goes first, then talk.
+      this.live = peer
+      peer.setRelayAddresses(relayAddresses)
+      peer.on('path-changed', (info) => this.emit('path-changed', info))
+      const reconnect = this.everConnected
+      this.everConnected = true
+      this.emit('connected', peer.info(), reconnect)
+      // Otherwise the peer's 'drain' resumes reading.
+      if (this.conversation.attach(peer)) this.emit('drain')
+      this.finishIfDone()
+
+      const error = await Promise.race([peer.closedPromise(), this.finished.then(() => null)])
+      if (this.outcome) {
+        // Leaving (Ctrl+C, /quit, or input done): end, do not reset; what
+        // the peer did not acknowledge by then is reported, not kept.
+        this.conversation.stopKeeping()
+        await peer.leave(LEAVE_GRACE_MS)
+        await peer.delivery.whenDone()
+        break
+      }
+      // Let the tracker say what the connection did not acknowledge (kept, with --reconnect).
+      await peer.delivery.whenDone()
+      this.live = null
+      if (this.finishing && !this.opts.reconnect) break // finish() settles
+      if (!this.opts.reconnect) {
+        const lost = this.conversation.undeliveredCount
+        if (error) this.settle({ code: error.exitCode, error, reason: null })
+        else if (lost > 0) this.settle(this.notDelivered(lost, null))
+        else this.settle({ code: EXIT.OK, error: null, reason: 'the peer closed the connection' })
+        break
+      }
+      // The first redial starts at once; backoff only after failed attempts
+      // (and after a connection that did not last: no redial storm).
+      this.emit('lost', error)
+      if (Date.now() - peer.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset()
+      else await this.sleep(this.backoff.next())
+    }
+
+    const outcome = await this.finished
+    this.live?.destroy()
+    // Whatever still waits was not delivered: say which lines, exactly.
+    const left = this.conversation.outboxLines
+    if (left.length > 0) this.emit('undelivered', this.remote, left, false)
+    this.conversation.close()
+    return outcome
+  }
+}
+
+/** Failures worth another attempt with --reconnect (the peer may come back). */
+function retryable(error: ChatError): boolean {
+  return error.exitCode !== EXIT.USAGE && error.exitCode !== EXIT.IDENTITY && error.code !== 'SERVER_INCOMPATIBLE'
+}
