@@ -198,3 +198,75 @@ export function describeLines(lines: { seq: number; bytes: Uint8Array }[], shown
   const first = lines.slice(0, shown).map((l) => quote(l.bytes))
   return `${count} (${seqRanges(lines.map((l) => l.seq))}: ${first.join(', ')}, …)`
 }
+
+/** Where one of our lines stands: sent and not yet acknowledged, delivered, or reported not delivered. */
+export type DeliveryState = 'pending' | 'delivered' | 'lost'
+
+/** The mark after each of our lines in a terminal: one column wide whatever the state, so the line never moves when it changes. */
+export const DELIVERY_MARKS: Record<DeliveryState, string> = { pending: '·', delivered: '✓', lost: '✗' }
+
+/** How many terminal rows a block of text (lines separated by \n) occupies once printed with its newline. */
+export function blockRows(text: string, columns: number): number {
+  let rows = 0
+  for (const line of text.split('\n')) rows += rowsOf(line, columns)
+  return rows
+}
+
+/**
+ * The escape sequence that writes `text` (one column wide) at column `col`
+ * of the row `up` rows above the cursor, then puts the cursor back on its
+ * row at column `backCol`. Relative moves only (they never scroll), so the
+ * cursor ends exactly where it was whatever the terminal's size.
+ */
+export function writeAbove(up: number, col: number, text: string, backCol: number): string {
+  if (up < 1) return '' // CSI 0 A means one row: never write on the cursor's own row
+  return `\x1b[${up}A\x1b[${col + 1}G${text}\x1b[${up}B\x1b[${backCol + 1}G`
+}
+
+/**
+ * Where printed lines are on the screen, in rows counted from where the
+ * prompt first stood, so a line can be rewritten in place (its delivery mark)
+ * while it is still on the screen.
+ *
+ * Once the screen has scrolled, its last row is the lowest row ever written
+ * (a terminal scrolls only when written past its last row), so a row is
+ * still on the screen when it is fewer than the screen's height above the
+ * lowest row written. Before any scroll, every row written since is on the
+ * screen anyway. A resize may rewrap what is on the screen (or push it into
+ * the scrollback), which nothing tells: rows printed before it belong to an
+ * older `generation` and are never written again, unless the screen is
+ * repainted (then the repainted rows are counted anew).
+ */
+export class ScreenRows {
+  /** The row where the prompt starts. */
+  promptRow = 0
+  /** Bumped when the rows printed so far can no longer be found. */
+  generation = 0
+  /** The lowest row written since the last restart. */
+  private lowest = 0
+
+  /** `rows` rows were printed where the prompt stood; the prompt moves below them. Returns the first row. */
+  printed(rows: number): number {
+    const top = this.promptRow
+    this.promptRow += rows
+    this.reach(0)
+    return top
+  }
+
+  /** Something (the prompt, a half-typed line, the cursor) was written down to `below` rows below the prompt's start. */
+  reach(below: number): void {
+    this.lowest = Math.max(this.lowest, this.promptRow + below)
+  }
+
+  /** Forget where everything printed so far is; `cleared`: the screen was cleared and the prompt is now on its first row. */
+  restart(cleared: boolean): void {
+    this.generation++
+    if (cleared) this.promptRow = 0
+    this.lowest = this.promptRow
+  }
+
+  /** A row printed in generation `generation` can still be written: it was not lost to a resize and has not scrolled off a screen `height` rows high. */
+  onScreen(row: number, generation: number, height: number): boolean {
+    return generation === this.generation && row < this.promptRow && this.lowest - row < Math.max(1, height)
+  }
+}

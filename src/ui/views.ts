@@ -8,7 +8,23 @@ import type { PeerInfo, Sender } from '../core/session.js'
 import type { OwnLine } from '../core/conversation.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
-import { HELP_TEXT, clockTime, describeLines, displayPos, formatPathSummary, formatPeerRow, lineNotice, parseInput, peerColor, rowsOf } from './render.js'
+import {
+  DELIVERY_MARKS,
+  HELP_TEXT,
+  ScreenRows,
+  blockRows,
+  clockTime,
+  describeLines,
+  displayPos,
+  formatPathSummary,
+  formatPeerRow,
+  lineNotice,
+  parseInput,
+  peerColor,
+  rowsOf,
+  writeAbove,
+  type DeliveryState
+} from './render.js'
 import { sanitize, sanitizeText } from './sanitize.js'
 import { routeOutputLoss } from './signals.js'
 
@@ -342,6 +358,20 @@ const STALL_HINTS: Record<Stage, string> = {
 
 /** How many printed lines are kept to repaint the screen after a resize. */
 const HISTORY_LINES = 500
+/** Delivery marks that changed are rewritten together, at most this often: a paste of 500 lines is a few redraws, not 500. */
+const MARK_FLUSH_MS = 30
+
+/** One of our lines as shown, with its delivery mark and where that mark is on the screen. */
+interface OwnLineShown {
+  seq: number
+  /** The line without its mark. */
+  text: string
+  state: DeliveryState
+  /** The mark's row (ScreenRows coordinates) and column, as printed in `generation`. */
+  row: number
+  col: number
+  generation: number
+}
 
 type SpinnerOptions = { text: string; stream: NodeJS.WritableStream; discardStdin: boolean; isEnabled: boolean; color: 'cyan' | false }
 
@@ -372,8 +402,18 @@ export class InteractiveUi implements ChatUi {
   private readonly out: NodeJS.WritableStream & { columns?: number; rows?: number }
   private readonly now: () => number
   private readonly prompt: string
-  /** The last lines printed (one per row of text), to repaint the screen after a resize. */
-  private history: string[] = []
+  /** The last lines printed (one per line of text; our own lines with their current mark), to repaint the screen after a resize. */
+  private history: (string | OwnLineShown)[] = []
+  /** Where printed rows are, once the prompt is up (for rewriting delivery marks in place). */
+  private screen: ScreenRows | null = null
+  /** Our lines not settled yet, by sequence number, oldest first. */
+  private unsettled = new Map<number, OwnLineShown>()
+  /** The highest sequence number we know was given out (a /send-to line's is the next one). */
+  private lastSeq = 0
+  /** Lines whose mark changed and is still to be rewritten on the screen. */
+  private marksToDraw = new Set<OwnLineShown>()
+  private markTimer: NodeJS.Timeout | null = null
+  private readonly onKeypress = () => this.reachedPrompt()
   /** The width the prompt was last drawn at. */
   private drawnColumns = 80
   /** Stages shown while the prompt is up (they are notices then, not a spinner), each once until connected. */
@@ -460,6 +500,7 @@ export class InteractiveUi implements ChatUi {
     const symbol = how === 'succeed' ? this.opts.output.err.green('✔') : this.opts.output.err.red('✖')
     spinner.stopAndPersist({ symbol, text })
     this.remember(`${symbol} ${text}`)
+    this.screen?.printed(blockRows(`${symbol} ${text}`, this.columns()))
   }
 
   private outcome(how: 'succeed' | 'fail', text: string): string {
@@ -516,15 +557,29 @@ export class InteractiveUi implements ChatUi {
 
   delivered(): void {}
 
-  confirmed(_upTo: number): void {
-    // TODO marks
+  /** Every line of ours up to `upTo` is settled: those not reported lost turn ✓. */
+  confirmed(upTo: number): void {
+    for (const [seq, line] of this.unsettled) {
+      if (seq > upTo) break
+      this.unsettled.delete(seq)
+      this.setMark(line, 'delivered')
+    }
   }
 
   pending(peer: Sender, lines: OwnLine[]): void {
     this.notice(pendingNotice(peer, lines))
   }
 
+  /** Lines kept in the outbox stay pending (they are sent again); lines lost turn ✗, and a notice says to whom. */
   undelivered(peer: Sender, lines: OwnLine[], kept: boolean): void {
+    if (!kept) {
+      for (const { seq } of lines) {
+        const line = this.unsettled.get(seq)
+        if (!line) continue
+        this.unsettled.delete(seq)
+        this.setMark(line, 'lost')
+      }
+    }
     this.notice(undeliveredNotice(peer, lines, kept))
   }
 
@@ -551,7 +606,10 @@ export class InteractiveUi implements ChatUi {
     const rl = readline.createInterface({ input: this.opts.stdin, output: this.out, terminal: true, prompt: this.prompt })
     for (const l of this.out.listeners('resize')) if (!before.has(l)) this.out.off('resize', l as () => void)
     this.out.on('resize', this.onResize)
+    // readline listens first: by the time ours runs, the line is redrawn.
+    this.opts.stdin.on('keypress', this.onKeypress)
     this.rl = rl
+    this.screen = new ScreenRows()
     this.drawnColumns = this.columns()
     rl.on('line', (line) => this.onLine(line))
     // Ctrl+C in raw mode reaches readline, not the process: hand it on so the
@@ -563,13 +621,16 @@ export class InteractiveUi implements ChatUi {
       if (this.rl !== rl) return // stop() closed it
       // Ctrl+D on an empty line (or the terminal's input ended): leave, as
       // /quit does, and say so. Never a prompt that reads nothing.
+      this.drawMarks()
       this.clearPrompt(rl)
       this.rl = null
       this.out.off('resize', this.onResize)
+      this.opts.stdin.off('keypress', this.onKeypress)
       this.system('Ctrl+D: leaving')
       controller.quit()
     })
     rl.prompt()
+    this.reachedPrompt()
   }
 
   drain(): void {}
@@ -577,8 +638,11 @@ export class InteractiveUi implements ChatUi {
   /** Stops reading input and takes the prompt off the screen. A running spinner is left for failed()/closed() to end with its outcome. */
   stop(): void {
     const rl = this.rl
+    // Marks still to draw are drawn now, while the cursor is where we know it is.
+    this.drawMarks()
     this.rl = null
     this.out.off('resize', this.onResize)
+    this.opts.stdin.off('keypress', this.onKeypress)
     if (!rl) return
     this.clearPrompt(rl)
     rl.close()
@@ -600,8 +664,10 @@ export class InteractiveUi implements ChatUi {
       case 'text': {
         if (cmd.text.length === 0) break
         const sent = controller.send([Buffer.from(cmd.text)])
+        const text = `${this.stamp()}${this.c.bold(sent.fate === 'queued' ? 'you (queued)' : 'you')}${this.c.dim(':')} ${sanitize(cmd.text)}`
         if (sent.fate === 'dropped') this.system(`not sent (${sent.reason}): ${sanitize(cmd.text)}`)
-        else this.print(`${this.stamp()}${this.c.bold(sent.fate === 'queued' ? 'you (queued)' : 'you')}${this.c.dim(':')} ${sanitize(cmd.text)}`)
+        else if (sent.first === undefined) this.print(text)
+        else this.printOwn(text, sent.first)
         break
       }
       case 'help':
@@ -620,6 +686,7 @@ export class InteractiveUi implements ChatUi {
       case 'clear':
         this.history = []
         this.out.write('\x1b[2J\x1b[3J\x1b[H')
+        this.screen?.restart(true)
         break
       case 'send-to': {
         if (controller.role !== 'listen') {
@@ -628,7 +695,9 @@ export class InteractiveUi implements ChatUi {
         }
         const error = controller.sendTo(cmd.target, cmd.text)
         if (error) this.system(sanitizeText(error))
-        else this.print(`${this.stamp()}${this.c.bold(`you → ${sanitize(cmd.target)}`)}${this.c.dim(':')} ${sanitize(cmd.text)}`)
+        // sendTo() does not say the line's number: every line of ours is
+        // numbered in the order sent, so it is the one after the last we know.
+        else this.printOwn(`${this.stamp()}${this.c.bold(`you → ${sanitize(cmd.target)}`)}${this.c.dim(':')} ${sanitize(cmd.text)}`, this.lastSeq + 1)
         break
       }
       case 'unknown':
@@ -649,6 +718,7 @@ export class InteractiveUi implements ChatUi {
    */
   private eraseEchoedLine(line: string): void {
     const rows = displayPos(this.prompt + line, this.columns()).rows + 1
+    this.screen?.reach(rows)
     readline.moveCursor(this.out, 0, -rows)
     readline.cursorTo(this.out, 0)
     readline.clearScreenDown(this.out)
@@ -666,31 +736,102 @@ export class InteractiveUi implements ChatUi {
     this.print(this.c.yellow(`* ${text}`))
   }
 
-  private remember(text: string): void {
-    for (const row of text.split('\n')) this.history.push(row)
+  private remember(text: string | OwnLineShown): void {
+    if (typeof text === 'string') for (const row of text.split('\n')) this.history.push(row)
+    else this.history.push(text)
     if (this.history.length > HISTORY_LINES * 2) this.history = this.history.slice(-HISTORY_LINES)
   }
 
-  /** Prints above the input line, then redraws the prompt with what was half-typed. */
-  private print(text: string): void {
-    this.remember(text)
-    const rl = this.rl
-    if (!rl) {
-      this.out.write(text + '\n')
-      return
+  /** One of our lines with its delivery mark after it. */
+  private ownText(line: OwnLineShown): string {
+    const mark = DELIVERY_MARKS[line.state]
+    return `${line.text} ${line.state === 'lost' ? this.c.red(mark) : this.c.dim(mark)}`
+  }
+
+  /** Notes where `line`'s mark is, printed from the start of `row` at the current width. */
+  private placeMark(line: OwnLineShown, row: number): void {
+    const pos = displayPos(line.text + ' ', this.columns())
+    line.row = row + pos.rows
+    line.col = pos.cols
+    line.generation = this.screen!.generation
+  }
+
+  /** Prints one of our lines, numbered `seq`, with a pending mark that turns ✓ (or ✗) in place. */
+  private printOwn(text: string, seq: number): void {
+    // A number we guessed (a /send-to line) that a later line got: that line was never sent.
+    if (seq <= this.lastSeq) {
+      for (const [s, earlier] of this.unsettled) {
+        if (s < seq) continue
+        this.unsettled.delete(s)
+        this.setMark(earlier, 'lost')
+      }
     }
+    const line: OwnLineShown = { seq, text, state: 'pending', row: -1, col: 0, generation: -1 }
+    this.lastSeq = Math.max(this.lastSeq, seq)
+    this.unsettled.set(seq, line)
+    this.print(line)
+  }
+
+  /** Prints above the input line, then redraws the prompt with what was half-typed. */
+  private print(item: string | OwnLineShown): void {
+    this.remember(item)
+    const text = typeof item === 'string' ? item : this.ownText(item)
+    const rl = this.rl
     // Go to where the prompt starts (the half-typed line may wrap), clear it,
     // print, then let readline redraw the prompt, the text and the cursor
     // from there (not from where it last left the cursor).
-    this.clearPrompt(rl)
+    if (rl) this.clearPrompt(rl)
     this.out.write(text + '\n')
-    this.redrawPrompt(rl)
+    const top = this.screen?.printed(blockRows(text, this.columns()))
+    if (top !== undefined && typeof item !== 'string') this.placeMark(item, top)
+    if (rl) this.redrawPrompt(rl)
   }
 
   private redrawPrompt(rl: readline.Interface): void {
     setPromptRows(rl, 0)
     rl.prompt(true)
     this.drawnColumns = this.columns()
+    this.reachedPrompt()
+  }
+
+  /** The prompt and the half-typed line were drawn: note the lowest row they reach. */
+  private reachedPrompt(): void {
+    const rl = this.rl
+    if (!rl || !this.screen) return
+    this.screen.reach(Math.max(rl.getCursorPos().rows, displayPos(this.prompt + rl.line, this.columns()).rows))
+  }
+
+  private setMark(line: OwnLineShown, state: DeliveryState): void {
+    if (line.state === state) return
+    line.state = state
+    this.marksToDraw.add(line)
+    // Once the prompt is gone, nothing waits: draw before whatever is printed last.
+    if (!this.rl) this.drawMarks()
+    else this.markTimer ??= setTimeout(() => this.drawMarks(), MARK_FLUSH_MS).unref()
+  }
+
+  /**
+   * Rewrites the marks that changed, in place: up from the cursor to each
+   * mark's row, the mark, back down. Only marks still on the screen and not
+   * lost to a resize; the others show their state when the screen is
+   * repainted. The cursor and the half-typed line stay as they are.
+   */
+  private drawMarks(): void {
+    if (this.markTimer) clearTimeout(this.markTimer)
+    this.markTimer = null
+    const screen = this.screen
+    if (!screen || this.marksToDraw.size === 0) return
+    const cursor = this.rl ? this.rl.getCursorPos() : { rows: 0, cols: 0 }
+    const cursorRow = screen.promptRow + cursor.rows
+    const height = this.out.rows || 24
+    let seq = ''
+    for (const line of this.marksToDraw) {
+      if (!screen.onScreen(line.row, line.generation, height)) continue
+      const mark = DELIVERY_MARKS[line.state]
+      seq += writeAbove(cursorRow - line.row, line.col, line.state === 'lost' ? this.c.red(mark) : this.c.dim(mark), cursor.cols)
+    }
+    this.marksToDraw.clear()
+    if (seq) this.out.write(seq)
   }
 
   /**
@@ -706,6 +847,10 @@ export class InteractiveUi implements ChatUi {
     const rl = this.rl
     const columns = this.columns()
     const before = this.drawnColumns
+    // Whatever the terminal did to the rows on screen (rewrapped them, pushed
+    // them into the scrollback), they are not where they were printed: their
+    // marks are not rewritten in place any more (a repaint shows them again).
+    this.screen?.restart(false)
     if (!rl || columns === before) return
     const upToCursor = this.prompt + rl.line.slice(0, rl.cursor)
     const rowsThen = displayPos(upToCursor, before).rows
@@ -724,13 +869,22 @@ export class InteractiveUi implements ChatUi {
   private repaint(rl: readline.Interface, columns: number): void {
     let free = (this.out.rows || 24) - rowsOf(this.prompt + rl.line, columns)
     let first = this.history.length
+    const text = (item: string | OwnLineShown) => (typeof item === 'string' ? item : this.ownText(item))
     while (first > 0) {
-      const rows = rowsOf(this.history[first - 1]!, columns)
+      const rows = rowsOf(text(this.history[first - 1]!), columns)
       if (rows > free) break
       free -= rows
       first--
     }
     const shown = this.history.slice(first)
-    this.out.write('\x1b[H\x1b[J' + shown.map((l) => l + '\n').join(''))
+    this.out.write('\x1b[H\x1b[J' + shown.map((l) => text(l) + '\n').join(''))
+    // Counted anew from the top: the lines just repainted can have their marks rewritten again.
+    const screen = this.screen
+    if (!screen) return
+    screen.restart(true)
+    for (const item of shown) {
+      const top = screen.printed(rowsOf(text(item), columns))
+      if (typeof item !== 'string') this.placeMark(item, top)
+    }
   }
 }
