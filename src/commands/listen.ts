@@ -141,8 +141,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
           const matches = [...room.peers].filter((p) => p.remoteKeyHex.startsWith(t) || contacts.nameOf(p.remoteKeyHex) === target)
           if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
           if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
-          conversation.send([Buffer.from(text)], matches)
-          return null
+          return conversation.send([Buffer.from(text)], matches)
         },
         // stdin ending only ends typing: keep serving until signalled.
         inputEnded: () => {},

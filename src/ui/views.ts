@@ -50,7 +50,7 @@ export interface ChatController {
   /** Sends lines (without their \n) to every peer (listen) or the peer (connect), in one write. */
   send(lines: Uint8Array[]): Sent
   /** listen only: one peer by name or key prefix. Returns an error message, or null when sent. */
-  sendTo(target: string, text: string): string | null
+  sendTo(target: string, text: string): string | Sent
   /** Piped input ended (stdin EOF). In a terminal, Ctrl+D calls quit() instead. */
   inputEnded(): void
   quit(): void
@@ -408,8 +408,6 @@ export class InteractiveUi implements ChatUi {
   private screen: ScreenRows | null = null
   /** Our lines not settled yet, by sequence number, oldest first. */
   private unsettled = new Map<number, OwnLineShown>()
-  /** The highest sequence number we know was given out (a /send-to line's is the next one). */
-  private lastSeq = 0
   /** Lines whose mark changed and is still to be rewritten on the screen. */
   private marksToDraw = new Set<OwnLineShown>()
   private markTimer: NodeJS.Timeout | null = null
@@ -693,11 +691,10 @@ export class InteractiveUi implements ChatUi {
           this.system('/send-to works on a listener; here every line goes to the one peer')
           break
         }
-        const error = controller.sendTo(cmd.target, cmd.text)
-        if (error) this.system(sanitizeText(error))
-        // sendTo() does not say the line's number: every line of ours is
-        // numbered in the order sent, so it is the one after the last we know.
-        else this.printOwn(`${this.stamp()}${this.c.bold(`you → ${sanitize(cmd.target)}`)}${this.c.dim(':')} ${sanitize(cmd.text)}`, this.lastSeq + 1)
+        const sent = controller.sendTo(cmd.target, cmd.text)
+        if (typeof sent === 'string') this.system(sanitizeText(sent))
+        else if (sent.fate === 'dropped' || sent.first === undefined) this.system(`not sent (${sent.reason ?? 'no peers connected'}): ${sanitize(cmd.text)}`)
+        else this.printOwn(`${this.stamp()}${this.c.bold(`you → ${sanitize(cmd.target)}`)}${this.c.dim(':')} ${sanitize(cmd.text)}`, sent.first)
         break
       }
       case 'unknown':
@@ -758,16 +755,7 @@ export class InteractiveUi implements ChatUi {
 
   /** Prints one of our lines, numbered `seq`, with a pending mark that turns ✓ (or ✗) in place. */
   private printOwn(text: string, seq: number): void {
-    // A number we guessed (a /send-to line) that a later line got: that line was never sent.
-    if (seq <= this.lastSeq) {
-      for (const [s, earlier] of this.unsettled) {
-        if (s < seq) continue
-        this.unsettled.delete(s)
-        this.setMark(earlier, 'lost')
-      }
-    }
     const line: OwnLineShown = { seq, text, state: 'pending', row: -1, col: 0, generation: -1 }
-    this.lastSeq = Math.max(this.lastSeq, seq)
     this.unsettled.set(seq, line)
     this.print(line)
   }
