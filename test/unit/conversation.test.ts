@@ -20,6 +20,8 @@ class FakePeer implements Flushable {
   answer: 'ok' | 'wait' = 'ok'
   /** Every line written to this peer, in order (seq numbers). */
   written: number[] = []
+  /** The bytes written to this peer. */
+  wire = ''
   private flushes: Array<(ok: boolean) => void> = []
   readonly delivery: DeliveryTracker
   constructor(readonly name: string) {
@@ -34,6 +36,7 @@ class FakePeer implements Flushable {
   sendBatch(batch: Batch): 'ok' | 'wait' | 'closed' {
     if (this.isClosed) return 'closed'
     for (let s = batch.first; s <= batch.last; s++) this.written.push(s)
+    this.wire += Buffer.from(batch.data!).toString()
     if (!this.delivery.track(batch)) return 'closed'
     batch.open++
     return this.answer
@@ -113,6 +116,7 @@ describe('Conversation: the outbox', () => {
     c.send([line('5')])
     c.send([line('6')])
     expect(seqs(c.outboxLines)).toEqual([2, 3, 4, 5, 6])
+    expect(c.outboxLines.map((l) => Buffer.from(l.bytes).toString())).toEqual(['2', '3', '4', '5', '6'])
     expect(c.undeliveredCount).toBe(5)
 
     const b = new FakePeer('b')
@@ -145,6 +149,25 @@ describe('Conversation: the outbox', () => {
     const d = new FakePeer('d')
     c.attach(d.asPeer)
     expect(d.written).toEqual([1, 2, 3, 4, 5])
+    c.close()
+  })
+
+  it('lines go out and come back from the outbox byte for byte, empty ones too', async () => {
+    const { c, log } = conversation({ keepUndelivered: true })
+    const a = new FakePeer('a')
+    c.attach(a.asPeer)
+    c.send([line('héllo'), line(''), line('x y')])
+    expect(a.wire).toBe('héllo\n\nx y\n')
+    await a.close()
+    expect(c.outboxLines.map((l) => [l.seq, Buffer.from(l.bytes).toString()])).toEqual([
+      [1, 'héllo'],
+      [2, ''],
+      [3, 'x y']
+    ])
+    expect(log).toEqual([['undelivered', 'a', [1, 2, 3], true]])
+    const b = new FakePeer('b')
+    c.attach(b.asPeer)
+    expect(b.wire).toBe('héllo\n\nx y\n')
     c.close()
   })
 
