@@ -12,7 +12,11 @@ if (mode === 'client') {
   const socket = dht.connect(Buffer.from(keyHex, 'hex'))
   socket.on('error', () => {})
   process.stdin.pipe(socket).pipe(process.stdout)
-  socket.on('close', () => dht.destroy().then(() => process.exit(0)))
+  socket.on('close', () => {
+    // The bench times how long it takes to notice a dead peer.
+    process.stderr.write('closed\n')
+    dht.destroy().then(() => process.exit(0))
+  })
 } else {
   const keyPair = DHT.keyPair()
   const server = dht.createServer((socket) => {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { Batch } from './delivery.js'
+import { lineCount, newBatch, type Batch } from './delivery.js'
 import type { PeerConnection, Sender } from './session.js'
 
 /** One of our lines and its sequence number. */
@@ -109,7 +109,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   /** Every line not yet delivered anywhere it was meant to go: in the outbox or unacknowledged by a connected peer. */
   get undeliveredCount(): number {
     let n = 0
-    for (const b of this.unsettled) if (b.open > 0) n += b.lines.length
+    for (const b of this.unsettled) if (b.open > 0) n += lineCount(b)
     return n
   }
 
@@ -121,15 +121,17 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   send(lines: Uint8Array[], to?: PeerConnection[]): SendResult {
     // Only attached peers: their acknowledgements are what settles a line.
     const targets = (to ?? [...this.peers]).filter((p) => this.peers.has(p) && !p.isClosed)
-    let bytes = 0
-    for (const line of lines) bytes += line.byteLength + 1
     if (targets.length === 0) {
       if (!this.opts.outbox || to !== undefined) return { fate: 'dropped', reason: 'no peers connected', wait: false }
+      let bytes = 0
+      for (const line of lines) bytes += line.byteLength + 1
       if (this.outboxBytes + bytes > this.hardBytes) {
         return { fate: 'dropped', reason: `not connected and the outbox is full (${Math.round(this.hardBytes / 1024 / 1024)} MiB waiting)`, wait: true }
       }
     }
-    const batch: Batch = { first: this.seq + 1, last: this.seq + lines.length, lines, bytes, open: 0 }
+    // Encoded once, whatever the number of peers.
+    const batch = newBatch(this.seq + 1, lines)
+    const bytes = batch.bytes
     let flowing = true
     for (const peer of targets) if (peer.sendBatch(batch, this.opts.bounded) === 'wait') flowing = false
     if (batch.open === 0) {
@@ -228,7 +230,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       const since = peer.delivery.waitingSince
       if (since === null || now - since < this.pendingNoticeMs || peer.isClosed) continue
       const after = this.reported.get(peer) ?? 0
-      const lines = linesOf(peer.delivery.unconfirmedBatches).filter((l) => l.seq > after)
+      // Only batches with lines not reported yet are split into lines.
+      const lines = linesOf(peer.delivery.unconfirmedBatches.filter((b) => b.last > after)).filter((l) => l.seq > after)
       if (lines.length === 0) continue
       this.reported.set(peer, lines[lines.length - 1]!.seq)
       this.emit('pending', peer.sender(), lines)

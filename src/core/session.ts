@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair, NoiseStream } from 'hyperdht'
-import { DeliveryTracker, type Batch } from './delivery.js'
+import { DeliveryTracker, lineCount, type Batch } from './delivery.js'
 import { ChatError, EXIT, fromDhtError } from './errors.js'
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, encodeLines, type Line } from './framing.js'
 import { toHex } from './keys.js'
@@ -263,8 +263,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   sendBatch(batch: Batch, bounded = false): 'ok' | 'wait' | 'closed' {
     if (this.closed) return 'closed'
     let ok = true
-    if (!this.stream.destroyed && batch.lines.length > 0) {
-      const data = encodeLines(batch.lines)
+    if (!this.stream.destroyed && lineCount(batch) > 0) {
+      const data = batch.data ?? encodeLines(batch.lines)
       if (bounded) this.sendBoundedRaw(data)
       else ok = this.stream.write(data)
     }
