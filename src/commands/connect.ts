@@ -94,7 +94,10 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       connector.on('retrying', (failure, wait, attempt) =>
         ui.notice(`could not connect (${failure.message}); retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt})`)
       )
-      connector.on('lost', (error) => ui.notice(`connection lost (${error ? error.message : 'the peer closed the connection'}); reconnecting`))
+      connector.on('lost', (error) => {
+        const why = error ? error.message : 'the peer closed the connection'
+        ui.notice(`${why.startsWith('connection lost') ? why : `connection lost (${why})`}; reconnecting`)
+      })
 
       if (mode !== 'interactive') ui.start(controller)
       const { code, error, reason } = await connector.run()

@@ -113,7 +113,7 @@ describe('delivery marks in a terminal', () => {
     // Typed while the listener is dead but not yet known to be.
     pty.type('into the dead path\r')
     await pty.waitForScreen('you: into the dead path ·')
-    await pty.waitForLine(/connection lost \(.*\); reconnecting/, 30_000)
+    await pty.waitForLine(/connection lost.*; reconnecting/, 30_000)
     const lostAt = pty.bytes().length
     pty.type('while away\r')
     await pty.waitForScreen('you (queued): while away ·')
