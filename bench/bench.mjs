@@ -64,9 +64,15 @@ const sorted = (a) => [...a].sort((x, y) => x - y)
 const pct = (a, q) => sorted(a)[Math.min(a.length - 1, Math.floor((a.length - 1) * q))]
 const median = (a) => pct(a, 0.5)
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
+// A process that already exited (a connector done before the listener printed
+// the last line) counts with its last reading.
+const lastTicks = new Map()
 const cpuTicks = (pid) => {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return Number(f[11]) + Number(f[12])
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    lastTicks.set(pid, Number(f[11]) + Number(f[12]))
+  } catch {}
+  return lastTicks.get(pid) ?? 0
 }
 
 async function timeRuns(cmd, args, n) {
@@ -171,6 +177,7 @@ async function throughput(B, listen, keyOf) {
             first = performance.now()
             cpu0 = ticks()
           }
+          else ticks() // keep the readings fresh, in case a process exits before the end
           for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) count++
           if (count >= total && first) {
             resolve({ ms: performance.now() - first, cpuMs: (ticks() - cpu0) * 10 })
