@@ -34,6 +34,27 @@ export function parseBootstrapList(value: string, source = '--bootstrap'): HostP
   })
 }
 
+/** This machine's IPv4 addresses, loopback included, from os.networkInterfaces(). */
+export function localIPv4Addresses(interfaces: NodeJS.Dict<Array<{ address: string; family: string | number }>>): string[] {
+  const out: string[] = []
+  for (const list of Object.values(interfaces)) {
+    for (const a of list ?? []) if ((a.family === 'IPv4' || a.family === 4) && !out.includes(a.address)) out.push(a.address)
+  }
+  return out
+}
+
+/**
+ * Refuses an address to advertise (bootstrap --host) that is not one of this
+ * machine's: nodes would bind everywhere and tell peers to come to an address
+ * that never reaches them.
+ */
+export function checkOwnAddress(host: string, localAddresses: string[], option = '--host'): void {
+  if (localAddresses.includes(host)) return
+  throw ChatError.usage(
+    `${option} ${host} is not an address of this machine, so peers could not reach the DHT there (this machine's IPv4 addresses: ${localAddresses.join(', ') || 'none'})`
+  )
+}
+
 export function isLoopback(host: string): boolean {
   return host.toLowerCase() === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'))
 }

@@ -273,3 +273,33 @@ describe.skipIf(!support.ok)('NAT lab, p2pchat CLI', () => {
     await chatBothWays(listener, client)
   }, 120_000)
 })
+
+// ---------------------------------------------------------------------------
+// Issue 11, points 5 and 6: what doctor and the errors say about the network.
+// ---------------------------------------------------------------------------
+describe.skipIf(!support.ok)('NAT lab, doctor and LAN errors', () => {
+  const cli = (l: NatLab, where: 'inet' | 'home1' | 'home2' | 'home1b', args: string[]) => l.node(where, [BIN, ...args], tempHome().env)
+
+  async function startDht(l: NatLab): Promise<string> {
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    return (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+  }
+
+  async function doctorOn(l: NatLab, where: 'inet' | 'home1' | 'home2', bootstrap: string): Promise<{ natType: string; publicAddress: string; firewalled: boolean }> {
+    const doc = cli(l, where, ['doctor', '--json', '--bootstrap', bootstrap])
+    expect(await exitOf(doc), doc.stderr).toBe(0)
+    return JSON.parse(doc.stdout) as { natType: string; publicAddress: string; firewalled: boolean }
+  }
+
+  it('doctor: an un-NATed host on the internet is open; hosts behind NATs stay consistent and random', async () => {
+    const l = await newLab('consistent', 'random')
+    const bootstrap = await startDht(l)
+    const [open, consistent, random] = await Promise.all([doctorOn(l, 'inet', bootstrap), doctorOn(l, 'home1', bootstrap), doctorOn(l, 'home2', bootstrap)])
+    console.info(`doctor: inet ${JSON.stringify(open)} home1 ${JSON.stringify(consistent)} home2 ${JSON.stringify(random)}`)
+    expect(open.natType).toBe('open')
+    expect(open.publicAddress).toMatch(new RegExp(`^${l.inetHost.replace(/\./g, '\\.')}:`))
+    expect(consistent.natType).toBe('consistent')
+    expect(consistent.publicAddress).toMatch(new RegExp(`^${l.wan.rtr1.replace(/\./g, '\\.')}:`))
+    expect(random.natType).toBe('random')
+  })
+})
