@@ -25,6 +25,12 @@ export type NatKind = 'consistent' | 'random'
 export interface NatLabOptions {
   nat1: NatKind
   nat2: NatKind
+  /**
+   * Adds a second host, home1b (192.168.1.3), on home1's LAN behind rtr1: two
+   * machines sharing one router and so one public address. rtr1's 'lan' is
+   * then a bridge with both homes' links on it.
+   */
+  sameLan?: boolean
 }
 
 export interface NatLabNamespaces {
@@ -33,6 +39,8 @@ export interface NatLabNamespaces {
   rtr2: string
   home1: string
   home2: string
+  /** Only with `sameLan`. */
+  home1b?: string
 }
 
 export type NatLabHost = keyof NatLabNamespaces
@@ -44,8 +52,8 @@ export interface NatLab {
   inetHost: string
   /** The routers' public (WAN) addresses, as the internet sees the homes. */
   wan: { rtr1: string; rtr2: string }
-  /** The homes' private addresses. */
-  lan: { home1: string; home2: string }
+  /** The homes' private addresses (home1b only with `sameLan`). */
+  lan: { home1: string; home2: string; home1b?: string }
   /** Milliseconds the namespaces, links and rules took to set up. */
   setupMs: number
   /** Runs `cmd ...args` inside a namespace (a lab host name or a full namespace name), as a Proc. */
@@ -221,7 +229,7 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
   reapStaleNatLabs()
   installExitHook()
 
-  const hosts = ['inet', 'rtr1', 'rtr2', 'home1', 'home2'] as const
+  const hosts = ['inet', 'rtr1', 'rtr2', 'home1', 'home2', ...(opts.sameLan ? (['home1b'] as const) : [])]
   const existing = new Set(listNetns())
   let id = ''
   do id = `${NAME_PREFIX}${process.pid % 10000}-${counter++}`
@@ -231,7 +239,8 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     rtr1: `${id}-rtr1`,
     rtr2: `${id}-rtr2`,
     home1: `${id}-home1`,
-    home2: `${id}-home2`
+    home2: `${id}-home2`,
+    ...(opts.sameLan ? { home1b: `${id}-home1b` } : {})
   }
   const lab: LabState = { id, names: [], procs: new Set(), destroyed: false }
   liveLabs.add(lab)
@@ -267,8 +276,24 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
       ipn(ns.inet, 'link', 'set', r.port, 'up')
       ipn(r.rtr, 'addr', 'add', `${r.wan}/24`, 'dev', 'wan')
       ipn(r.rtr, 'link', 'set', 'wan', 'up')
-      // LAN: veth 'lan' in the router, 'eth0' in the home.
-      ipn(r.rtr, 'link', 'add', 'lan', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', r.home)
+      // LAN: veth 'lan' in the router, 'eth0' in the home. With a second home on
+      // the LAN, 'lan' is a bridge (same name, so the rules below hold) over both links.
+      const lanPeer = r.rtr === ns.rtr1 ? ns.home1b : undefined
+      if (lanPeer) {
+        ipn(r.rtr, 'link', 'add', 'lan', 'type', 'bridge')
+        for (const [port, home] of [['lanp1', r.home], ['lanp2', lanPeer]] as const) {
+          ipn(r.rtr, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', home)
+          ipn(r.rtr, 'link', 'set', port, 'master', 'lan')
+          ipn(r.rtr, 'link', 'set', port, 'up')
+        }
+        ipn(lanPeer, 'addr', 'add', `${r.net}.3/24`, 'dev', 'eth0')
+        ipn(lanPeer, 'link', 'set', 'eth0', 'up')
+        ipn(lanPeer, 'route', 'add', 'default', 'via', `${r.net}.1`)
+        // Should the host bridge traffic through iptables (br_netfilter), LAN to LAN stays allowed.
+        inns(r.rtr, 'iptables', '-A', 'FORWARD', '-i', 'lan', '-o', 'lan', '-j', 'ACCEPT')
+      } else {
+        ipn(r.rtr, 'link', 'add', 'lan', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', r.home)
+      }
       ipn(r.rtr, 'addr', 'add', `${r.net}.1/24`, 'dev', 'lan')
       ipn(r.rtr, 'link', 'set', 'lan', 'up')
       ipn(r.home, 'addr', 'add', `${r.net}.2/24`, 'dev', 'eth0')
@@ -312,7 +337,7 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     ns,
     inetHost: INET_HOST,
     wan: { rtr1: '203.0.113.11', rtr2: '203.0.113.12' },
-    lan: { home1: '192.168.1.2', home2: '192.168.2.2' },
+    lan: { home1: '192.168.1.2', home2: '192.168.2.2', ...(opts.sameLan ? { home1b: '192.168.1.3' } : {}) },
     setupMs,
     exec,
     node: (where, args, env = {}) => exec(where, process.execPath, args, env),

@@ -302,4 +302,30 @@ describe.skipIf(!support.ok)('NAT lab, doctor and LAN errors', () => {
     expect(consistent.publicAddress).toMatch(new RegExp(`^${l.wan.rtr1.replace(/\./g, '\\.')}:`))
     expect(random.natType).toBe('random')
   })
+
+  it('same LAN, the listener\'s host firewall drops unsolicited UDP: the error says so, sooner than 10.5 s', async () => {
+    const l = (lab = await createNatLab({ nat1: 'consistent', nat2: 'consistent', sameLan: true }))
+    const bootstrap = await startDht(l)
+    // What ufw does by default on desktop Linux: replies get in, nothing unsolicited does.
+    for (const rule of [
+      ['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-p', 'udp', '-j', 'DROP']
+    ]) l.run('home1', 'iptables', rule)
+    const listener = cli(l, 'home1', ['listen', '--bootstrap', bootstrap])
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 20_000))[1]!
+    const t = Date.now()
+    const client = cli(l, 'home1b', ['connect', key, '--bootstrap', bootstrap])
+    client.end()
+    const code = await exitOf(client, 45_000)
+    const ms = Date.now() - t
+    const lines = client.stderr.split('\n').filter((s) => s.startsWith('p2pchat: '))
+    console.info(`same LAN + host firewall: exit ${code} after ${ms} ms: ${lines.join(' | ')}`)
+    expect(code).toBe(6)
+    expect(lines).toHaveLength(1)
+    // It names the listener's LAN address, where hyperdht's same-NAT shortcut looked for it.
+    expect(lines[0]).toMatch(new RegExp(`on this network .* did not answer at its LAN address ${l.lan.home1.replace(/\./g, '\\.')}:\\d+: its firewall probably drops incoming UDP`))
+    expect(lines[0]).not.toMatch(/strict NATs/)
+    expect(ms).toBeLessThan(10_500)
+  })
 })
