@@ -31,8 +31,11 @@ export async function doctor(opts: { bootstrap?: string; json?: boolean }, ctx: 
   const out = (label: string, value: string) => ctx.output.message(`${label.padEnd(16)}${value}`)
   out('bootstrap', `reachable (${where}) in ${d.bootstrapMs} ms; ${d.nodes} DHT nodes answered`)
   out('public address', d.publicAddress ?? 'unknown')
-  const nat = d.noNat ? 'open (no NAT: the public address is this machine\'s own)' : d.natType
-  out('NAT type', `${nat}${d.firewalled ? ' (firewalled: unsolicited incoming UDP is dropped)' : ' (not firewalled)'}`)
+  const notes = [
+    ...(d.noNat ? ["no NAT: the public address is this machine's own"] : []),
+    d.firewalled ? 'firewalled: unsolicited incoming UDP is dropped' : 'not firewalled'
+  ]
+  out('NAT type', `${d.natType} (${notes.join('; ')})`)
   out('what it means', adviceFor(d.natType, d.firewalled))
   return 0
 }

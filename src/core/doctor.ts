@@ -27,6 +27,8 @@ export async function diagnose(network: NetworkConfig, localAddresses: string[],
   const dht = await joinNetwork(network)
   try {
     const bootstrapMs = now() - started
+    // Counted first: nodes that cannot reach us in the firewall check below may be dropped.
+    const nodes = dht.toArray().length
     const host = dht.host
     // hyperdht's `firewalled` starts true and turns false only once its quick
     // check (one PING_NAT racing the bootstrap walk) or a later network update
@@ -41,7 +43,7 @@ export async function diagnose(network: NetworkConfig, localAddresses: string[],
     const natType: NatType = noNat || !firewalled ? 'open' : host === null ? 'unknown' : dht.randomized ? 'random' : 'consistent'
     return {
       bootstrapMs,
-      nodes: dht.toArray().length,
+      nodes,
       publicAddress: host ? (dht.port ? `${host}:${dht.port}` : `${host} (port changes per destination)`) : null,
       natType,
       firewalled,

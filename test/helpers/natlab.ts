@@ -31,6 +31,8 @@ export interface NatLabOptions {
    * then a bridge with both homes' links on it.
    */
   sameLan?: boolean
+  /** Adds a host, pub (203.0.113.5), on the internet segment with no NAT in front of it. */
+  openHost?: boolean
 }
 
 export interface NatLabNamespaces {
@@ -41,6 +43,8 @@ export interface NatLabNamespaces {
   home2: string
   /** Only with `sameLan`. */
   home1b?: string
+  /** Only with `openHost`. */
+  pub?: string
 }
 
 export type NatLabHost = keyof NatLabNamespaces
@@ -68,6 +72,8 @@ export interface NatLab {
 }
 
 export const INET_HOST = '203.0.113.1'
+/** The `openHost` option's host: a public address, no NAT. */
+export const PUB_HOST = '203.0.113.5'
 const STATE_DIR = path.join(os.tmpdir(), 'p2pchat-natlab')
 const NAME_PREFIX = 'p2p'
 
@@ -229,7 +235,7 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
   reapStaleNatLabs()
   installExitHook()
 
-  const hosts = ['inet', 'rtr1', 'rtr2', 'home1', 'home2', ...(opts.sameLan ? (['home1b'] as const) : [])]
+  const hosts = ['inet', 'rtr1', 'rtr2', 'home1', 'home2', ...(opts.sameLan ? (['home1b'] as const) : []), ...(opts.openHost ? (['pub'] as const) : [])]
   const existing = new Set(listNetns())
   let id = ''
   do id = `${NAME_PREFIX}${process.pid % 10000}-${counter++}`
@@ -240,7 +246,8 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     rtr2: `${id}-rtr2`,
     home1: `${id}-home1`,
     home2: `${id}-home2`,
-    ...(opts.sameLan ? { home1b: `${id}-home1b` } : {})
+    ...(opts.sameLan ? { home1b: `${id}-home1b` } : {}),
+    ...(opts.openHost ? { pub: `${id}-pub` } : {})
   }
   const lab: LabState = { id, names: [], procs: new Set(), destroyed: false }
   liveLabs.add(lab)
@@ -264,6 +271,13 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     ipn(ns.inet, 'link', 'add', 'br0', 'type', 'bridge')
     ipn(ns.inet, 'addr', 'add', `${INET_HOST}/24`, 'dev', 'br0')
     ipn(ns.inet, 'link', 'set', 'br0', 'up')
+    if (ns.pub) {
+      ipn(ns.pub, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'pub', 'netns', ns.inet)
+      ipn(ns.inet, 'link', 'set', 'pub', 'master', 'br0')
+      ipn(ns.inet, 'link', 'set', 'pub', 'up')
+      ipn(ns.pub, 'addr', 'add', `${PUB_HOST}/24`, 'dev', 'eth0')
+      ipn(ns.pub, 'link', 'set', 'eth0', 'up')
+    }
 
     const routers = [
       { rtr: ns.rtr1, home: ns.home1, wan: '203.0.113.11', net: '192.168.1', kind: opts.nat1, port: 'rtr1' },

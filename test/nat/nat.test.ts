@@ -278,14 +278,14 @@ describe.skipIf(!support.ok)('NAT lab, p2pchat CLI', () => {
 // Issue 11, points 5 and 6: what doctor and the errors say about the network.
 // ---------------------------------------------------------------------------
 describe.skipIf(!support.ok)('NAT lab, doctor and LAN errors', () => {
-  const cli = (l: NatLab, where: 'inet' | 'home1' | 'home2' | 'home1b', args: string[]) => l.node(where, [BIN, ...args], tempHome().env)
+  const cli = (l: NatLab, where: 'inet' | 'home1' | 'home2' | 'home1b' | 'pub', args: string[]) => l.node(where, [BIN, ...args], tempHome().env)
 
   async function startDht(l: NatLab): Promise<string> {
     const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
     return (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
   }
 
-  async function doctorOn(l: NatLab, where: 'inet' | 'home1' | 'home2', bootstrap: string): Promise<{ natType: string; publicAddress: string; firewalled: boolean }> {
+  async function doctorOn(l: NatLab, where: 'inet' | 'home1' | 'home2' | 'pub', bootstrap: string): Promise<{ natType: string; publicAddress: string; firewalled: boolean }> {
     const doc = cli(l, where, ['doctor', '--json', '--bootstrap', bootstrap])
     expect(await exitOf(doc), doc.stderr).toBe(0)
     return JSON.parse(doc.stdout) as { natType: string; publicAddress: string; firewalled: boolean }
@@ -301,6 +301,21 @@ describe.skipIf(!support.ok)('NAT lab, doctor and LAN errors', () => {
     expect(consistent.natType).toBe('consistent')
     expect(consistent.publicAddress).toMatch(new RegExp(`^${l.wan.rtr1.replace(/\./g, '\\.')}:`))
     expect(random.natType).toBe('random')
+  })
+
+  it('doctor: a public host with no NAT whose own firewall drops unsolicited UDP is open and firewalled', async () => {
+    const l = (lab = await createNatLab({ nat1: 'consistent', nat2: 'consistent', openHost: true }))
+    const bootstrap = await startDht(l)
+    const before = await doctorOn(l, 'pub', bootstrap)
+    for (const rule of [
+      ['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-p', 'udp', '-j', 'DROP']
+    ]) l.run('pub', 'iptables', rule)
+    const after = await doctorOn(l, 'pub', bootstrap)
+    console.info(`doctor on pub: ${JSON.stringify(before)} then, firewalled, ${JSON.stringify(after)}`)
+    expect(before).toMatchObject({ natType: 'open', firewalled: false, publicAddress: expect.stringMatching(/^203\.0\.113\.5:/) })
+    expect(after).toMatchObject({ natType: 'open', firewalled: true, publicAddress: expect.stringMatching(/^203\.0\.113\.5:/) })
   })
 
   it('same LAN, the listener\'s host firewall drops unsolicited UDP: the error says so, sooner than 10.5 s', async () => {
