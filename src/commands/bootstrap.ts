@@ -1,5 +1,7 @@
+import { isIP } from 'node:net'
+import os from 'node:os'
 import { EXIT } from '../core/errors.js'
-import { formatBootstrap } from '../core/network.js'
+import { checkOwnAddress, formatBootstrap, localIPv4Addresses } from '../core/network.js'
 import { startPrivateNetwork } from '../core/privnet.js'
 import { withShutdown } from '../ui/signals.js'
 import type { CommandContext } from './context.js'
@@ -10,6 +12,8 @@ export interface BootstrapOptions {
 }
 
 export async function bootstrap(opts: BootstrapOptions, ctx: CommandContext): Promise<number> {
+  // Malformed values and 0.0.0.0 get startPrivateNetwork's own message.
+  if (isIP(opts.host) === 4 && opts.host !== '0.0.0.0') checkOwnAddress(opts.host, localIPv4Addresses(os.networkInterfaces()))
   // First of all: a signal while the nodes start still stops them cleanly.
   return withShutdown(async (shutdown) => {
     const net = await startPrivateNetwork({ host: opts.host, port: opts.port })

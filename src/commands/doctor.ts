@@ -1,5 +1,6 @@
+import os from 'node:os'
 import { adviceFor, diagnose } from '../core/doctor.js'
-import { formatBootstrap, resolveNetwork } from '../core/network.js'
+import { formatBootstrap, localIPv4Addresses, resolveNetwork } from '../core/network.js'
 import { createProgress } from '../ui/progress.js'
 import type { CommandContext } from './context.js'
 
@@ -19,18 +20,22 @@ export async function doctor(opts: { bootstrap?: string; json?: boolean }, ctx: 
   )
   let d: Awaited<ReturnType<typeof diagnose>>
   try {
-    d = await diagnose(network)
+    d = await diagnose(network, localIPv4Addresses(os.networkInterfaces()))
   } finally {
     progress.stop()
   }
   if (opts.json) {
-    ctx.output.message(JSON.stringify({ ok: true, bootstrap: where, ...d, advice: adviceFor(d.natType) }))
+    ctx.output.message(JSON.stringify({ ok: true, bootstrap: where, ...d, advice: adviceFor(d.natType, d.firewalled) }))
     return 0
   }
   const out = (label: string, value: string) => ctx.output.message(`${label.padEnd(16)}${value}`)
   out('bootstrap', `reachable (${where}) in ${d.bootstrapMs} ms; ${d.nodes} DHT nodes answered`)
   out('public address', d.publicAddress ?? 'unknown')
-  out('NAT type', `${d.natType}${d.firewalled ? ' (firewalled: unsolicited incoming UDP is dropped)' : ' (not firewalled)'}`)
-  out('what it means', adviceFor(d.natType))
+  const notes = [
+    ...(d.noNat ? ["no NAT: the public address is this machine's own"] : []),
+    d.firewalled ? 'firewalled: unsolicited incoming UDP is dropped' : 'not firewalled'
+  ]
+  out('NAT type', `${d.natType} (${notes.join('; ')})`)
+  out('what it means', adviceFor(d.natType, d.firewalled))
   return 0
 }

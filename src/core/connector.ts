@@ -5,6 +5,7 @@ import { Conversation, type OwnLine, type SendResult } from './conversation.js'
 import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp, relayPairingFailed } from './errors.js'
 import type { Line } from './framing.js'
 import { toHex } from './keys.js'
+import { watchLanPings } from './network.js'
 import { trackRelaySockets } from './path.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, dial, type PeerConnection, type PeerInfo, type Sender } from './session.js'
 
@@ -174,12 +175,14 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   async run(): Promise<Outcome> {
     // Watch the sockets hyperdht opens to relays, to tell relayed paths from direct ones.
     const relayAddresses = trackRelaySockets(this.dht, (key) => key.equals(this.remoteKey))
+    const lanPings = watchLanPings(this.dht)
     const { relays } = this.opts
     // Direct first; through a relay only when a direct path is impossible.
     let viaRelay = false
     let relayRetries = 0
     while (!this.outcome) {
       this.emit('connecting', viaRelay)
+      const attemptStart = Date.now()
       const { peer, ready } = dial(this.dht, this.remoteKey, {
         keyPair: this.opts.keyPair,
         timeoutMs: this.opts.timeoutMs,
@@ -226,7 +229,11 @@ export class Connector extends EventEmitter<ConnectorEvents> {
           this.emit('via-relay', failure, toHex(relays[0]!), relays.length)
           continue
         }
-        failure = explainHolepunchFailure(failure, { localNatRandom: this.dht.randomized, relaysConfigured: relays.length > 0 })
+        failure = explainHolepunchFailure(failure, {
+          localNatRandom: this.dht.randomized,
+          relaysConfigured: relays.length > 0,
+          silentLanPeer: lanPings.silentSince(attemptStart)
+        })
         if (!this.opts.reconnect || !retryable(failure)) {
           this.settle({ code: failure.exitCode, error: failure, reason: null })
           break

@@ -282,14 +282,22 @@ export function relayCouldHelp(error: ChatError): boolean {
 }
 
 /**
- * Adds what hyperdht leaves out: the real cause where we know it (our own
- * NAT randomizes ports, which hyperdht reports as a plain abort) and, when
+ * Adds what hyperdht leaves out: the real cause where we know it (the peer
+ * is on our LAN and did not answer there; our own NAT randomizes ports;
+ * hyperdht reports both as a plain abort) and, when
  * no relay is configured, that one would help and how to use it.
  */
-export function explainHolepunchFailure(error: ChatError, ctx: { localNatRandom: boolean; relaysConfigured: boolean }): ChatError {
+export function explainHolepunchFailure(
+  error: ChatError,
+  ctx: { localNatRandom: boolean; relaysConfigured: boolean; silentLanPeer?: string | null }
+): ChatError {
   if (!relayCouldHelp(error)) return error
   let message = error.message
-  if (error.code === 'HOLEPUNCH_ABORTED' && ctx.localNatRandom) {
+  if (ctx.silentLanPeer && error.code !== 'HALF_OPEN') {
+    // hyperdht pinged the peer's LAN address because the peer has our public
+    // address (see watchLanPings): NATs are not the problem, its firewall is.
+    message = `hole punching failed: the peer is on this network (it has this machine's public address) but did not answer at its LAN address ${ctx.silentLanPeer}: its firewall probably drops incoming UDP (on that machine, allow incoming UDP from this LAN)`
+  } else if (error.code === 'HOLEPUNCH_ABORTED' && ctx.localNatRandom) {
     message = 'hole punching failed: this machine is behind a randomizing NAT (a new public port for every destination), so there is no direct path unless the peer\'s NAT is open or consistent'
   }
   if (!ctx.relaysConfigured) {

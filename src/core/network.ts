@@ -34,6 +34,27 @@ export function parseBootstrapList(value: string, source = '--bootstrap'): HostP
   })
 }
 
+/** This machine's IPv4 addresses, loopback included, from os.networkInterfaces(). */
+export function localIPv4Addresses(interfaces: NodeJS.Dict<Array<{ address: string; family: string | number }>>): string[] {
+  const out: string[] = []
+  for (const list of Object.values(interfaces)) {
+    for (const a of list ?? []) if ((a.family === 'IPv4' || a.family === 4) && !out.includes(a.address)) out.push(a.address)
+  }
+  return out
+}
+
+/**
+ * Refuses an address to advertise (bootstrap --host) that is not one of this
+ * machine's: nodes would bind everywhere and tell peers to come to an address
+ * that never reaches them.
+ */
+export function checkOwnAddress(host: string, localAddresses: string[], option = '--host'): void {
+  if (localAddresses.includes(host)) return
+  throw ChatError.usage(
+    `${option} ${host} is not an address of this machine, so peers could not reach the DHT there (this machine's IPv4 addresses: ${localAddresses.join(', ') || 'none'})`
+  )
+}
+
 export function isLoopback(host: string): boolean {
   return host.toLowerCase() === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'))
 }
@@ -135,3 +156,47 @@ export function resolveRelays(flags: string[] | undefined, env: NodeJS.ProcessEn
     }
   })
 }
+
+// RFC 1918, link-local and carrier-grade NAT (RFC 6598) IPv4 addresses.
+const PRIVATE_IPV4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/
+
+/** dht-rpc's ping, not in hyperdht's typings. */
+interface Pinger {
+  ping?: (to: HostPort, opts?: unknown) => Promise<unknown>
+}
+
+export interface LanPings {
+  /** The last LAN address (host:port) that did not answer a ping started at or after `since`, or null. */
+  silentSince(since: number): string | null
+}
+
+/**
+ * hyperdht's same-NAT shortcut, which it does not report: when the peer's
+ * public address is ours (both behind one router), connect pings the peer's
+ * LAN address (`dht.ping(addr)`, no options: 4 tries of 1 s) instead of hole
+ * punching; when that goes unanswered it gives up with a plain
+ * HOLEPUNCH_ABORTED (6.32; later versions punch next, which fails the same
+ * way without hairpin NAT). Watches the node's pings to private addresses so
+ * the error can say what happened: the peer is on this LAN and does not
+ * answer there. Nothing else on a connecting node pings a private address
+ * without options. Observes only: the pings run as before.
+ */
+export function watchLanPings(dht: DHTClass, now: () => number = Date.now): LanPings {
+  const node = dht as unknown as Pinger
+  let silent: { at: number; address: string } | null = null
+  const ping = node.ping
+  if (typeof ping === 'function') {
+    node.ping = (to: HostPort, opts?: unknown) => {
+      const pending = ping.call(dht, to, opts)
+      if (opts === undefined && PRIVATE_IPV4.test(to.host)) {
+        const at = now()
+        pending.catch(() => {
+          silent = { at, address: `${to.host}:${to.port}` }
+        })
+      }
+      return pending
+    }
+  }
+  return { silentSince: (since) => (silent && silent.at >= since ? silent.address : null) }
+}
+

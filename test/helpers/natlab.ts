@@ -25,6 +25,14 @@ export type NatKind = 'consistent' | 'random'
 export interface NatLabOptions {
   nat1: NatKind
   nat2: NatKind
+  /**
+   * Adds a second host, home1b (192.168.1.3), on home1's LAN behind rtr1: two
+   * machines sharing one router and so one public address. rtr1's 'lan' is
+   * then a bridge with both homes' links on it.
+   */
+  sameLan?: boolean
+  /** Adds a host, pub (203.0.113.5), on the internet segment with no NAT in front of it. */
+  openHost?: boolean
 }
 
 export interface NatLabNamespaces {
@@ -33,6 +41,10 @@ export interface NatLabNamespaces {
   rtr2: string
   home1: string
   home2: string
+  /** Only with `sameLan`. */
+  home1b?: string
+  /** Only with `openHost`. */
+  pub?: string
 }
 
 export type NatLabHost = keyof NatLabNamespaces
@@ -44,8 +56,8 @@ export interface NatLab {
   inetHost: string
   /** The routers' public (WAN) addresses, as the internet sees the homes. */
   wan: { rtr1: string; rtr2: string }
-  /** The homes' private addresses. */
-  lan: { home1: string; home2: string }
+  /** The homes' private addresses (home1b only with `sameLan`). */
+  lan: { home1: string; home2: string; home1b?: string }
   /** Milliseconds the namespaces, links and rules took to set up. */
   setupMs: number
   /** Runs `cmd ...args` inside a namespace (a lab host name or a full namespace name), as a Proc. */
@@ -60,6 +72,8 @@ export interface NatLab {
 }
 
 export const INET_HOST = '203.0.113.1'
+/** The `openHost` option's host: a public address, no NAT. */
+export const PUB_HOST = '203.0.113.5'
 const STATE_DIR = path.join(os.tmpdir(), 'p2pchat-natlab')
 const NAME_PREFIX = 'p2p'
 
@@ -221,7 +235,7 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
   reapStaleNatLabs()
   installExitHook()
 
-  const hosts = ['inet', 'rtr1', 'rtr2', 'home1', 'home2'] as const
+  const hosts = ['inet', 'rtr1', 'rtr2', 'home1', 'home2', ...(opts.sameLan ? (['home1b'] as const) : []), ...(opts.openHost ? (['pub'] as const) : [])]
   const existing = new Set(listNetns())
   let id = ''
   do id = `${NAME_PREFIX}${process.pid % 10000}-${counter++}`
@@ -231,7 +245,9 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     rtr1: `${id}-rtr1`,
     rtr2: `${id}-rtr2`,
     home1: `${id}-home1`,
-    home2: `${id}-home2`
+    home2: `${id}-home2`,
+    ...(opts.sameLan ? { home1b: `${id}-home1b` } : {}),
+    ...(opts.openHost ? { pub: `${id}-pub` } : {})
   }
   const lab: LabState = { id, names: [], procs: new Set(), destroyed: false }
   liveLabs.add(lab)
@@ -255,6 +271,13 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     ipn(ns.inet, 'link', 'add', 'br0', 'type', 'bridge')
     ipn(ns.inet, 'addr', 'add', `${INET_HOST}/24`, 'dev', 'br0')
     ipn(ns.inet, 'link', 'set', 'br0', 'up')
+    if (ns.pub) {
+      ipn(ns.pub, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'pub', 'netns', ns.inet)
+      ipn(ns.inet, 'link', 'set', 'pub', 'master', 'br0')
+      ipn(ns.inet, 'link', 'set', 'pub', 'up')
+      ipn(ns.pub, 'addr', 'add', `${PUB_HOST}/24`, 'dev', 'eth0')
+      ipn(ns.pub, 'link', 'set', 'eth0', 'up')
+    }
 
     const routers = [
       { rtr: ns.rtr1, home: ns.home1, wan: '203.0.113.11', net: '192.168.1', kind: opts.nat1, port: 'rtr1' },
@@ -267,8 +290,24 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
       ipn(ns.inet, 'link', 'set', r.port, 'up')
       ipn(r.rtr, 'addr', 'add', `${r.wan}/24`, 'dev', 'wan')
       ipn(r.rtr, 'link', 'set', 'wan', 'up')
-      // LAN: veth 'lan' in the router, 'eth0' in the home.
-      ipn(r.rtr, 'link', 'add', 'lan', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', r.home)
+      // LAN: veth 'lan' in the router, 'eth0' in the home. With a second home on
+      // the LAN, 'lan' is a bridge (same name, so the rules below hold) over both links.
+      const lanPeer = r.rtr === ns.rtr1 ? ns.home1b : undefined
+      if (lanPeer) {
+        ipn(r.rtr, 'link', 'add', 'lan', 'type', 'bridge')
+        for (const [port, home] of [['lanp1', r.home], ['lanp2', lanPeer]] as const) {
+          ipn(r.rtr, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', home)
+          ipn(r.rtr, 'link', 'set', port, 'master', 'lan')
+          ipn(r.rtr, 'link', 'set', port, 'up')
+        }
+        ipn(lanPeer, 'addr', 'add', `${r.net}.3/24`, 'dev', 'eth0')
+        ipn(lanPeer, 'link', 'set', 'eth0', 'up')
+        ipn(lanPeer, 'route', 'add', 'default', 'via', `${r.net}.1`)
+        // Should the host bridge traffic through iptables (br_netfilter), LAN to LAN stays allowed.
+        inns(r.rtr, 'iptables', '-A', 'FORWARD', '-i', 'lan', '-o', 'lan', '-j', 'ACCEPT')
+      } else {
+        ipn(r.rtr, 'link', 'add', 'lan', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', r.home)
+      }
       ipn(r.rtr, 'addr', 'add', `${r.net}.1/24`, 'dev', 'lan')
       ipn(r.rtr, 'link', 'set', 'lan', 'up')
       ipn(r.home, 'addr', 'add', `${r.net}.2/24`, 'dev', 'eth0')
@@ -312,7 +351,7 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     ns,
     inetHost: INET_HOST,
     wan: { rtr1: '203.0.113.11', rtr2: '203.0.113.12' },
-    lan: { home1: '192.168.1.2', home2: '192.168.2.2' },
+    lan: { home1: '192.168.1.2', home2: '192.168.2.2', ...(opts.sameLan ? { home1b: '192.168.1.3' } : {}) },
     setupMs,
     exec,
     node: (where, args, env = {}) => exec(where, process.execPath, args, env),

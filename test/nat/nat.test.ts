@@ -273,3 +273,74 @@ describe.skipIf(!support.ok)('NAT lab, p2pchat CLI', () => {
     await chatBothWays(listener, client)
   }, 120_000)
 })
+
+// ---------------------------------------------------------------------------
+// Issue 11, points 5 and 6: what doctor and the errors say about the network.
+// ---------------------------------------------------------------------------
+describe.skipIf(!support.ok)('NAT lab, doctor and LAN errors', () => {
+  const cli = (l: NatLab, where: 'inet' | 'home1' | 'home2' | 'home1b' | 'pub', args: string[]) => l.node(where, [BIN, ...args], tempHome().env)
+
+  async function startDht(l: NatLab): Promise<string> {
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    return (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+  }
+
+  async function doctorOn(l: NatLab, where: 'inet' | 'home1' | 'home2' | 'pub', bootstrap: string): Promise<{ natType: string; publicAddress: string; firewalled: boolean }> {
+    const doc = cli(l, where, ['doctor', '--json', '--bootstrap', bootstrap])
+    expect(await exitOf(doc), doc.stderr).toBe(0)
+    return JSON.parse(doc.stdout) as { natType: string; publicAddress: string; firewalled: boolean }
+  }
+
+  it('doctor: an un-NATed host on the internet is open; hosts behind NATs stay consistent and random', async () => {
+    const l = await newLab('consistent', 'random')
+    const bootstrap = await startDht(l)
+    const [open, consistent, random] = await Promise.all([doctorOn(l, 'inet', bootstrap), doctorOn(l, 'home1', bootstrap), doctorOn(l, 'home2', bootstrap)])
+    console.info(`doctor: inet ${JSON.stringify(open)} home1 ${JSON.stringify(consistent)} home2 ${JSON.stringify(random)}`)
+    expect(open.natType).toBe('open')
+    expect(open.publicAddress).toMatch(new RegExp(`^${l.inetHost.replace(/\./g, '\\.')}:`))
+    expect(consistent.natType).toBe('consistent')
+    expect(consistent.publicAddress).toMatch(new RegExp(`^${l.wan.rtr1.replace(/\./g, '\\.')}:`))
+    expect(random.natType).toBe('random')
+  })
+
+  it('doctor: a public host with no NAT whose own firewall drops unsolicited UDP is open and firewalled', async () => {
+    const l = (lab = await createNatLab({ nat1: 'consistent', nat2: 'consistent', openHost: true }))
+    const bootstrap = await startDht(l)
+    const before = await doctorOn(l, 'pub', bootstrap)
+    for (const rule of [
+      ['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-p', 'udp', '-j', 'DROP']
+    ]) l.run('pub', 'iptables', rule)
+    const after = await doctorOn(l, 'pub', bootstrap)
+    console.info(`doctor on pub: ${JSON.stringify(before)} then, firewalled, ${JSON.stringify(after)}`)
+    expect(before).toMatchObject({ natType: 'open', firewalled: false, publicAddress: expect.stringMatching(/^203\.0\.113\.5:/) })
+    expect(after).toMatchObject({ natType: 'open', firewalled: true, publicAddress: expect.stringMatching(/^203\.0\.113\.5:/) })
+  })
+
+  it('same LAN, the listener\'s host firewall drops unsolicited UDP: the error says so, sooner than 10.5 s', async () => {
+    const l = (lab = await createNatLab({ nat1: 'consistent', nat2: 'consistent', sameLan: true }))
+    const bootstrap = await startDht(l)
+    // What ufw does by default on desktop Linux: replies get in, nothing unsolicited does.
+    for (const rule of [
+      ['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-p', 'udp', '-j', 'DROP']
+    ]) l.run('home1', 'iptables', rule)
+    const listener = cli(l, 'home1', ['listen', '--bootstrap', bootstrap])
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 20_000))[1]!
+    const t = Date.now()
+    const client = cli(l, 'home1b', ['connect', key, '--bootstrap', bootstrap])
+    client.end()
+    const code = await exitOf(client, 45_000)
+    const ms = Date.now() - t
+    const lines = client.stderr.split('\n').filter((s) => s.startsWith('p2pchat: '))
+    console.info(`same LAN + host firewall: exit ${code} after ${ms} ms: ${lines.join(' | ')}`)
+    expect(code).toBe(6)
+    expect(lines).toHaveLength(1)
+    // It names the listener's LAN address, where hyperdht's same-NAT shortcut looked for it.
+    expect(lines[0]).toMatch(new RegExp(`on this network .* did not answer at its LAN address ${l.lan.home1.replace(/\./g, '\\.')}:\\d+: its firewall probably drops incoming UDP`))
+    expect(lines[0]).not.toMatch(/strict NATs/)
+    expect(ms).toBeLessThan(10_500)
+  })
+})
