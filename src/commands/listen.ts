@@ -185,6 +185,9 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         if (verdict === 'unknown') ui.notice('could not tell in time whether another listener serves this identity; announcing anyway')
       })
       room.on('rival', () => ui.notice('another listener with this identity tried to start and was refused'))
+      room.on('address-changed', (from, to) =>
+        ui.notice(`this network's public address changed (${from.host}:${from.port} -> ${to.host}:${to.port}): announcing the key again from the new one`)
+      )
       room.on('reannounced', () =>
         ui.notice('the announcement of this key was lost (another process with this identity announced it and left?): announcing it again')
       )

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { default as DHT, HandshakePayload, KeyPair, NoiseStream, Server } from 'hyperdht'
+import type { default as DHT, HandshakePayload, HostPort, KeyPair, NoiseStream, Server } from 'hyperdht'
 import { ChatError } from './errors.js'
 import { leaveNetwork } from './network.js'
 import { encodeLine, type Line } from './framing.js'
@@ -19,6 +19,12 @@ export const PROBE_TIMEOUT_MS = 15_000
 export const PROBE_STALE_AFTER_MS = 4500
 /** How often a listener checks that the DHT still holds its announcement. */
 export const ANNOUNCE_CHECK_MS = 30_000
+/**
+ * How often a listener asks the nodes holding its announcement where they
+ * see it from (one ping each, at most 3): a new public address (router
+ * re-dial, another network) is re-announced at once. See checkAddress().
+ */
+export const ADDRESS_CHECK_MS = 2000
 /** Most names listed in the "who is in the room" line sent to a new peer. */
 const ROOM_NAMES_SHOWN = 10
 
@@ -46,6 +52,8 @@ export interface ListenerEvents {
   rival: []
   /** The DHT no longer held our announcement (e.g. another process with our identity announced and then unannounced): announcing again. */
   reannounced: []
+  /** Our public address changed (the nodes holding our announcement see us from `to`, not `from`): announcing it again. */
+  'address-changed': [from: HostPort, to: HostPort]
   /** The UDP path to a peer changed (relayed → direct). */
   'path-changed': [peer: PeerConnection]
   /** A peer exceeded its rate limit: `droppedLines` of its lines were dropped. */
@@ -73,7 +81,23 @@ export interface ListenerOptions extends PeerOptions {
   probeStaleAfterMs?: number
   /** See ANNOUNCE_CHECK_MS; 0 turns the check off. */
   announceCheckMs?: number
+  /** See ADDRESS_CHECK_MS; 0 turns the check off. */
+  addressCheckMs?: number
 }
+
+/**
+ * hyperdht 6.32.0 internals the address check reads (lib/announcer.js): the
+ * nodes our announcement is stored at (`relayAddress`) and where each saw us
+ * from when we announced (`peerAddress`): the address it forwards handshakes
+ * and hole-punch messages to. `_sleeper` is the announcer's 3 s pause.
+ */
+interface AnnouncerView {
+  relays?: Array<{ relayAddress: HostPort; peerAddress: HostPort }>
+  _sleeper?: { resume(): void }
+}
+
+/** dht-rpc's ping: the reply's `to` is our address as that node sees it. */
+type Pinger = { ping(to: HostPort): Promise<{ to?: HostPort }>; refresh(): void }
 
 /**
  * A room on one key. Lines typed locally go to every peer; lines from peers
@@ -91,6 +115,9 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private cancelProbe: (() => void) | null = null
   private checkTimer: NodeJS.Timeout | null = null
   private announcementLost = false
+  private addressTimer: NodeJS.Timeout | null = null
+  /** The last new address we re-announced for (one notice per move). */
+  private movedTo: string | null = null
 
   constructor(dht: DHT, keyPair: KeyPair, opts: ListenerOptions = {}) {
     super()
@@ -150,6 +177,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     await server.listen(this.keyPair)
     if (this.closing) return
     this.scheduleAnnouncementCheck()
+    this.scheduleAddressCheck()
     this.emit('listening')
   }
 
@@ -249,6 +277,52 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     this.announcementLost = true
   }
 
+  /**
+   * A node holding our announcement forwards a connector's handshake to the
+   * address it saw us announce from. When our public address changes, that
+   * address is dead until hyperdht re-announces (~5 minutes), and every
+   * connector gets "found but did not accept". dht-rpc's NAT sampler notices
+   * a new address only after a dozen replies, and network-change fires only
+   * for a local interface change (not a router's), so ask those nodes
+   * directly: one ping each every `addressCheckMs`; a reply that sees us
+   * from elsewhere means we moved: re-announce now (the announcement
+   * replaces the old one at the same nodes), and refresh our routing table,
+   * whose entries were learned through mappings that died with the address.
+   */
+  private scheduleAddressCheck(): void {
+    const every = this.opts.addressCheckMs ?? ADDRESS_CHECK_MS
+    if (!every || this.closing) return
+    this.addressTimer = setTimeout(() => {
+      void this.checkAddress().finally(() => this.scheduleAddressCheck())
+    }, every)
+  }
+
+  private async checkAddress(): Promise<void> {
+    const server = this.server
+    if (!server || this.closing) return
+    const announcer = (server as unknown as { _announcer?: AnnouncerView | null })._announcer
+    const relays = announcer?.relays ?? []
+    const dht = this.dht as unknown as Pinger
+    const seen = await Promise.all(
+      relays.map(({ relayAddress, peerAddress }) =>
+        dht.ping(relayAddress).then(
+          (reply) => ({ was: peerAddress, now: reply.to ?? null }),
+          () => null // no answer: the announcer notices lost nodes itself
+        )
+      )
+    )
+    if (this.closing) return
+    const moved = seen.find((s) => s?.now && (s.now.host !== s.was.host || s.now.port !== s.was.port))
+    if (!moved?.now) return
+    server.refresh()
+    announcer?._sleeper?.resume() // announce now, not after the current 3 s pause
+    dht.refresh()
+    const to = `${moved.now.host}:${moved.now.port}`
+    if (this.movedTo === to) return // still waiting for that re-announcement
+    this.movedTo = to
+    this.emit('address-changed', { host: moved.was.host, port: moved.was.port }, { host: moved.now.host, port: moved.now.port })
+  }
+
   /** Sends one line to every connected peer. Returns how many peers it went to. */
   broadcast(message: string | Uint8Array, except?: PeerConnection): number {
     return this.broadcastRaw(encodeLine(message), except)
@@ -289,6 +363,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private async doClose(): Promise<void> {
     this.cancelProbe?.()
     if (this.checkTimer) clearTimeout(this.checkTimer)
+    if (this.addressTimer) clearTimeout(this.addressTimer)
     const unannounce = this.server ? this.server.close().catch(() => {}) : Promise.resolve()
     const peers = [...this.peers]
     for (const peer of peers) peer.end()

@@ -66,6 +66,13 @@ export interface NatLab {
   node(ns: NatLabHost | string, args: string[], env?: NodeJS.ProcessEnv): Proc
   /** Runs a short command inside a namespace and returns its stdout (throws on failure). */
   run(ns: NatLabHost | string, cmd: string, args: string[]): string
+  /**
+   * Gives a router a new public (WAN) address, as a re-dial does: the old
+   * address goes (and with it the NAT's mappings: MASQUERADE forgets them
+   * when its address is removed), the new one comes up on the same segment.
+   * Updates `wan`. Returns the old address.
+   */
+  changeWan(router: 'rtr1' | 'rtr2', address: string): string
   /** UDP conntrack entries on a router, as `conntrack -L` would show them (from /proc). */
   conntrack(router: 'rtr1' | 'rtr2'): string
   destroy(): Promise<void>
@@ -346,16 +353,25 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     return p
   }
 
+  const wan = { rtr1: '203.0.113.11', rtr2: '203.0.113.12' }
   return {
     id,
     ns,
     inetHost: INET_HOST,
-    wan: { rtr1: '203.0.113.11', rtr2: '203.0.113.12' },
+    wan,
     lan: { home1: '192.168.1.2', home2: '192.168.2.2', ...(opts.sameLan ? { home1b: '192.168.1.3' } : {}) },
     setupMs,
     exec,
     node: (where, args, env = {}) => exec(where, process.execPath, args, env),
     run: (where, cmd, args) => sh('ip', ['netns', 'exec', resolveNs(ns, where), cmd, ...args]),
+    changeWan: (router, address) => {
+      const old = wan[router]
+      // Delete first: removing a primary address would take secondaries with it.
+      sh('ip', ['-n', ns[router], 'addr', 'del', `${old}/24`, 'dev', 'wan'])
+      sh('ip', ['-n', ns[router], 'addr', 'add', `${address}/24`, 'dev', 'wan'])
+      wan[router] = address
+      return old
+    },
     conntrack: (router) => {
       const r = trySh('ip', ['netns', 'exec', resolveNs(ns, router), 'cat', '/proc/net/nf_conntrack'])
       if (r.ok) return r.out.split('\n').filter((l) => /\budp\b/.test(l)).join('\n')

@@ -344,3 +344,48 @@ describe.skipIf(!support.ok)('NAT lab, doctor and LAN errors', () => {
     expect(ms).toBeLessThan(10_500)
   })
 })
+
+// ---------------------------------------------------------------------------
+// Issue 11, point 2: a listener follows its network. Needs a fresh build.
+// ---------------------------------------------------------------------------
+describe.skipIf(!support.ok)('NAT lab, a listener whose public address changes', () => {
+  const cli = (l: NatLab, where: 'inet' | 'home1' | 'home2', args: string[]) => l.node(where, [BIN, ...args], tempHome().env)
+  const NEW_WAN = '203.0.113.21'
+  const esc = (s: string) => s.replace(/\./g, '\\.')
+
+  it('router 1 takes a new public address mid-chat: a --reconnect connector is back within 15 s and chats both ways', async () => {
+    const l = await newLab('consistent', 'consistent')
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    const bootstrap = (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+    const listener = cli(l, 'home1', ['listen', '--bootstrap', bootstrap])
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 20_000))[1]!
+    const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap, '--reconnect'])
+    await client.waitFor(new RegExp(`connected to ${key} \\(direct, ${esc(l.wan.rtr1)}:\\d+`), 'stderr', 30_000)
+    client.write('before the move\n')
+    await listener.waitFor('before the move\n', 'stdout', 15_000)
+    listener.write('hello before\n')
+    await client.waitFor('hello before\n', 'stdout', 15_000)
+
+    // The re-dial: the old address and every NAT mapping made through it are gone.
+    const oldWan = l.changeWan('rtr1', NEW_WAN)
+    const moved = Date.now()
+    const noticed = listener.waitFor(/public address changed/, 'stderr', 60_000).then(() => Date.now() - moved)
+    // Mid-chat: the connector types while the path is dead (kept in its outbox).
+    client.write('during the move\n')
+
+    const back = await client.waitFor(new RegExp(`reconnected to ${key} \\(direct, ${esc(NEW_WAN)}:\\d+`), 'stderr', 60_000)
+    const ms = Date.now() - moved
+    // The listener said why it announced again.
+    console.info(`listener address change: listener noticed after ${await noticed} ms, connector back after ${ms} ms (${back[0]})`)
+    expect(listener.stderr).toMatch(new RegExp(`public address changed \\(${esc(oldWan)}:\\d+ -> ${esc(NEW_WAN)}:\\d+\\)`))
+    // The line typed during the move arrives, then both ways on the new path.
+    await listener.waitFor('during the move\n', 'stdout', 15_000)
+    client.write('after the move\n')
+    await listener.waitFor('after the move\n', 'stdout', 15_000)
+    listener.write('hello after\n')
+    await client.waitFor('hello after\n', 'stdout', 15_000)
+    expect(ms).toBeLessThanOrEqual(15_000)
+    client.end()
+    expect(await exitOf(client)).toBe(0)
+  }, 120_000)
+})
