@@ -43,8 +43,8 @@ export interface ConnectorEvents {
   drain: []
   /** A dial failed and another follows after `waitMs` (--reconnect). */
   retrying: [error: ChatError, waitMs: number, attempt: number]
-  /** A relay dropped the pairing; trying it again. */
-  'relay-retry': [error: ChatError, attempt: number, of: number]
+  /** A relay dropped the pairing; trying again through `relay` (the next one, when there are several). */
+  'relay-retry': [error: ChatError, attempt: number, of: number, relay: string]
   /** The direct attempt failed in a way a relay can fix; dialling through `relay`. */
   'via-relay': [error: ChatError, relay: string, relayCount: number]
   /** The connection was lost; redialling at once (--reconnect). */
@@ -178,6 +178,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     // Direct first; through a relay only when a direct path is impossible.
     let viaRelay = false
     let relayRetries = 0
+    // After a pairing failure the next attempt goes through the next relay (round robin).
+    let relayIndex = 0
+    const relayRetryLimit = RELAY_PAIRING_RETRIES + Math.max(0, relays.length - 1)
     while (!this.outcome) {
       this.emit('connecting', viaRelay)
       const { peer, ready } = dial(this.dht, this.remoteKey, {
@@ -185,7 +188,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         timeoutMs: this.opts.timeoutMs,
         idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
         nameOf: this.opts.nameOf,
-        relayThrough: viaRelay ? relays : undefined
+        relayThrough: viaRelay ? [relays[relayIndex % relays.length]!] : undefined
       })
       peer.stream.once('open', () => {
         if (!this.outcome) this.emit('confirming')
@@ -216,9 +219,10 @@ export class Connector extends EventEmitter<ConnectorEvents> {
           this.settle({ code: unreachable.exitCode, error: unreachable, reason: null })
           break
         }
-        if (viaRelay && relayPairingFailed(failure) && relayRetries < RELAY_PAIRING_RETRIES) {
+        if (viaRelay && relayPairingFailed(failure) && relayRetries < relayRetryLimit) {
           relayRetries++
-          this.emit('relay-retry', failure, relayRetries, RELAY_PAIRING_RETRIES)
+          relayIndex++
+          this.emit('relay-retry', failure, relayRetries, relayRetryLimit, toHex(relays[relayIndex % relays.length]!))
           continue
         }
         if (!viaRelay && relays.length > 0 && relayCouldHelp(failure)) {
