@@ -44,7 +44,7 @@ export interface ConnectorEvents {
   /** A dial failed and another follows after `waitMs` (--reconnect). */
   retrying: [error: ChatError, waitMs: number, attempt: number]
   /** A relay dropped the pairing; trying again through `relay` (the next one, when there are several). */
-  'relay-retry': [error: ChatError, attempt: number, of: number, relay: string]
+  'relay-retry': [error: ChatError, attempt: number, of: number, relay: string | null]
   /** The direct attempt failed in a way a relay can fix; dialling through `relay`. */
   'via-relay': [error: ChatError, relay: string, relayCount: number]
   /** The connection was lost; redialling at once (--reconnect). */
@@ -219,10 +219,13 @@ export class Connector extends EventEmitter<ConnectorEvents> {
           this.settle({ code: unreachable.exitCode, error: unreachable, reason: null })
           break
         }
-        if (viaRelay && relayPairingFailed(failure) && relayRetries < relayRetryLimit) {
+        // A relay dropped the pairing: ours, or the listener's (its --relay-through
+        // pairs even our first attempt). Try again, through our next relay if any.
+        if (relayPairingFailed(failure) && relayRetries < relayRetryLimit) {
           relayRetries++
-          relayIndex++
-          this.emit('relay-retry', failure, relayRetries, relayRetryLimit, toHex(relays[relayIndex % relays.length]!))
+          if (viaRelay) relayIndex++
+          viaRelay = relays.length > 0
+          this.emit('relay-retry', failure, relayRetries, relayRetryLimit, viaRelay ? toHex(relays[relayIndex % relays.length]!) : null)
           continue
         }
         if (!viaRelay && relays.length > 0 && relayCouldHelp(failure)) {
