@@ -363,6 +363,6 @@ describe.skipIf(!support.ok)('NAT lab, relays are reliable', () => {
     const code = await exitOf(client, 6_000)
     console.info(`relay stopped: connector exit ${code} after ${Date.now() - t} ms: ${client.stderr.trim().split('\n').pop()}`)
     expect(code, client.stderr).not.toBeNull()
-    expect(client.stderr).toMatch(/relay/)
+    expect(client.stderr).toMatch(new RegExp(`connection lost: relay ${relayKey.slice(0, 8)} stopped relaying`))
   }, 90_000)
 })
