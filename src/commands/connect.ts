@@ -87,7 +87,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       connector.on('confirmed', (upTo) => ui.confirmed(upTo))
       connector.on('pending', (peer, lines) => ui.pending(peer, lines))
       connector.on('undelivered', (peer, lines, kept) => ui.undelivered(peer, lines, kept))
-      connector.on('relay-retry', (failure, n, of) => ui.notice(`${failure.message}; trying the relay again (${n} of ${of})`))
+      connector.on('relay-retry', (failure, n, of, relay) => ui.notice(`${failure.message}; trying again${relay ? ` through relay ${relay.slice(0, 8)}` : ''} (${n} of ${of})`))
       connector.on('via-relay', (failure, relay, count) =>
         ui.notice(`direct connection failed (${failure.message}); retrying through relay ${relay.slice(0, 8)}${count > 1 ? ` (or one of ${count})` : ''}`)
       )

@@ -51,6 +51,15 @@ async function serveRelay(opts: RelayOptions, ctx: CommandContext, shutdown: Shu
   // stdout: the key alone, for scripts.
   output.message(hex)
   output.notice(`relay running on ${hex} (z-base-32: ${toZ32(identity.publicKey)})`)
+  // Whether peers reach it without hole punching: a relay that cannot be reached
+  // from outside fails some peers behind randomizing NATs.
+  const reach = await shutdown.race(service.checkReachability())
+  if (shutdown.signal.aborted || !reach) {
+    await service.close()
+    return 0
+  }
+  if (reach.reachable) output.notice(`reachable at ${reach.address!.host}:${reach.address!.port}: peers connect to it directly, no hole punching needed`)
+  else output.notice(`warning: not reachable from outside: ${reach.reason}; peers behind randomizing NATs may fail to pair through it: run it on a host with a public address whose UDP port is open`)
   const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
   output.notice(`peers use it with: --relay-through ${hex}${bootstrapFlag}   (it only ever sees encrypted bytes)`)
 

@@ -17,7 +17,11 @@ import { DEFAULT_IDLE_TIMEOUT_MS, dial, type PeerConnection, type PeerInfo, type
 const FINISH_STALL_MS = DEFAULT_IDLE_TIMEOUT_MS
 /** On leaving (Ctrl+C, /quit, done), how long the peer gets to close its side before the stream is destroyed. */
 const LEAVE_GRACE_MS = 2000
-/** A relay that drops a pairing (blind-relay's CHANNEL_CLOSED / RELAY_ABORTED, about 6 % of relayed connects in the NAT lab) gets this many more tries. */
+/**
+ * A relay pairing that fails (blind-relay's CHANNEL_CLOSED / RELAY_ABORTED: 2 of 100 relayed
+ * connects across fresh NAT labs before relays checked their reachability) gets this many more
+ * tries, plus one per further configured relay (each retry moves to the next relay).
+ */
 const RELAY_PAIRING_RETRIES = 2
 /** A connection that lasted this long was a good one: the next loss redials at once. */
 const STABLE_CONNECTION_MS = 5000
@@ -44,8 +48,8 @@ export interface ConnectorEvents {
   drain: []
   /** A dial failed and another follows after `waitMs` (--reconnect). */
   retrying: [error: ChatError, waitMs: number, attempt: number]
-  /** A relay dropped the pairing; trying it again. */
-  'relay-retry': [error: ChatError, attempt: number, of: number]
+  /** A relay dropped the pairing; trying again through `relay` (the next one, when there are several). */
+  'relay-retry': [error: ChatError, attempt: number, of: number, relay: string | null]
   /** The direct attempt failed in a way a relay can fix; dialling through `relay`. */
   'via-relay': [error: ChatError, relay: string, relayCount: number]
   /** The connection was lost; redialling at once (--reconnect). */
@@ -180,6 +184,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     // Direct first; through a relay only when a direct path is impossible.
     let viaRelay = false
     let relayRetries = 0
+    // After a pairing failure the next attempt goes through the next relay (round robin).
+    let relayIndex = 0
+    const relayRetryLimit = RELAY_PAIRING_RETRIES + Math.max(0, relays.length - 1)
     while (!this.outcome) {
       this.emit('connecting', viaRelay)
       const attemptStart = Date.now()
@@ -188,7 +195,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         timeoutMs: this.opts.timeoutMs,
         idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
         nameOf: this.opts.nameOf,
-        relayThrough: viaRelay ? relays : undefined
+        relayThrough: viaRelay ? [relays[relayIndex % relays.length]!] : undefined
       })
       peer.stream.once('open', () => {
         if (!this.outcome) this.emit('confirming')
@@ -219,9 +226,13 @@ export class Connector extends EventEmitter<ConnectorEvents> {
           this.settle({ code: unreachable.exitCode, error: unreachable, reason: null })
           break
         }
-        if (viaRelay && relayPairingFailed(failure) && relayRetries < RELAY_PAIRING_RETRIES) {
+        // A relay dropped the pairing: ours, or the listener's (its --relay-through
+        // pairs even our first attempt). Try again, through our next relay if any.
+        if (relayPairingFailed(failure) && relayRetries < relayRetryLimit) {
           relayRetries++
-          this.emit('relay-retry', failure, relayRetries, RELAY_PAIRING_RETRIES)
+          if (viaRelay) relayIndex++
+          viaRelay = relays.length > 0
+          this.emit('relay-retry', failure, relayRetries, relayRetryLimit, viaRelay ? toHex(relays[relayIndex % relays.length]!) : null)
           continue
         }
         if (!viaRelay && relays.length > 0 && relayCouldHelp(failure)) {

@@ -100,6 +100,12 @@ export class ChatError extends Error {
     return new ChatError('PEER_VANISHED', `no data from the peer for ${Math.round(idleMs / 1000)} s: it vanished or its network is gone`, EXIT.CONNECTION_LOST)
   }
 
+  /** The relay a connection went through ended its connection to us or stopped answering (see path.ts). */
+  static relayGone(relayHex: string): ChatError {
+    const which = relayHex ? `relay ${relayHex.slice(0, 8)}` : 'the relay'
+    return new ChatError('RELAY_GONE', `connection lost: ${which} stopped relaying (it was shut down or went offline)`, EXIT.CONNECTION_LOST)
+  }
+
   /** Data waited for an acknowledgement far longer than the round trip warrants (see DEFAULT_DEAD_PATH). */
   static pathDead(waitedMs: number): ChatError {
     return new ChatError(
@@ -238,13 +244,14 @@ const DHT_ERRORS: Record<string, { message: string; exitCode: ExitCode }> = {
     exitCode: EXIT.CONNECTION_LOST
   },
   // blind-relay's pairing failures (hyperdht relayThrough): the relay gave up
-  // on the pair, often only for this attempt.
+  // on the pair, often only for this attempt (connect retries them, then
+  // moves to the next relay).
   CHANNEL_CLOSED: {
-    message: 'connection failed: the relay closed its channel before pairing us with the peer',
+    message: 'connection failed: the relay dropped us before the peer reached it (the relay stopped, or one side lost its connection to it)',
     exitCode: EXIT.CONNECTION_FAILED
   },
   RELAY_ABORTED: {
-    message: 'connection failed: the relay aborted pairing us with the peer',
+    message: 'connection failed: the relay could not pair us with the peer within 15 s (one side could not reach the relay in time)',
     exitCode: EXIT.CONNECTION_FAILED
   }
 }

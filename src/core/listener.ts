@@ -364,7 +364,6 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     this.cancelProbe?.()
     if (this.checkTimer) clearTimeout(this.checkTimer)
     if (this.addressTimer) clearTimeout(this.addressTimer)
-    const unannounce = this.server ? this.server.close().catch(() => {}) : Promise.resolve()
     const peers = [...this.peers]
     for (const peer of peers) peer.end()
     const grace = this.opts.closeGraceMs ?? 500
@@ -373,7 +372,10 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       new Promise((resolve) => setTimeout(resolve, grace).unref())
     ])
     for (const peer of peers) peer.destroy()
-    await unannounce
+    // Only now: hyperdht's server.close() destroys the raw stream of every
+    // relayed connection at once (lib/server.js _clearAll), which would reset
+    // a relayed peer (exit 8) instead of letting it see our end (exit 0).
+    await (this.server ? this.server.close().catch(() => {}) : Promise.resolve())
     // Unannounced by now; leaving the DHT is bounded (see LEAVE_GRACE_MS).
     await leaveNetwork(this.dht)
     this.emit('closed')

@@ -4,6 +4,7 @@ import { DeliveryTracker, lineCount, type Batch } from './delivery.js'
 import { ChatError, EXIT, fromDhtError } from './errors.js'
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, encodeLines, type Line } from './framing.js'
 import { toHex } from './keys.js'
+import { RelayAddresses } from './path.js'
 import { PeerRateLimiter, type RateLimits } from './ratelimit.js'
 
 export interface PeerEvents {
@@ -236,6 +237,14 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   /** Relay addresses (host:port → relay key) to tell relayed from direct paths. */
   setRelayAddresses(addresses: Map<string, string>): void {
     this.relayAddresses = addresses
+    if (!(addresses instanceof RelayAddresses)) return
+    // The relay this connection goes through stopped: the chat is over now.
+    const onGone = (address: string) => {
+      const info = this.info()
+      if (info.path === 'relayed' && info.address === address) this.destroy(ChatError.relayGone(info.relay ?? ''))
+    }
+    addresses.events.on('gone', onGone)
+    this.stream.once('close', () => addresses.events.off('gone', onGone))
   }
 
   markConfirmed(): void {

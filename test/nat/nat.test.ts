@@ -389,3 +389,96 @@ describe.skipIf(!support.ok)('NAT lab, a listener whose public address changes',
     expect(await exitOf(client)).toBe(0)
   }, 120_000)
 })
+
+// ---------------------------------------------------------------------------
+// Part 3 (issue 11, point 4): relays are reliable, and clean ends are clean
+// through them. Needs a fresh build.
+// ---------------------------------------------------------------------------
+describe.skipIf(!support.ok)('NAT lab, relays are reliable', () => {
+  const cli = (l: NatLab, where: 'inet' | 'home1' | 'home2', args: string[]) => l.node(where, [BIN, ...args], tempHome().env)
+  /** Connects per run of the reliability test; `RELAY_CONNECTS=100` for the by-hand proof. */
+  const CONNECTS = Number(process.env.RELAY_CONNECTS ?? 30)
+
+  async function relayLab(): Promise<{ l: NatLab; bootstrap: string; relay: Proc; relayKey: string; listener: Proc; key: string }> {
+    const l = await newLab('random', 'random')
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    const bootstrap = (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+    const relay = cli(l, 'inet', ['relay', '--bootstrap', bootstrap])
+    const relayKey = (await relay.waitFor(HEX64, 'stdout', 20_000))[1]!
+    const listener = cli(l, 'home1', ['listen', '--bootstrap', bootstrap, '--relay-through', relayKey])
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 20_000))[1]!
+    return { l, bootstrap, relay, relayKey, listener, key }
+  }
+
+  it('p2pchat relay on a public host says it is reachable, and relayed connects through it succeed in a row', async () => {
+    // By hand: RELAY_LABS=25 RELAY_CONNECTS=4 (fresh labs: a relay just started is where it failed).
+    const labs = Number(process.env.RELAY_LABS ?? 1)
+    let ok = 0
+    let retried = 0
+    const failures: string[] = []
+    const started = Date.now()
+    for (let n = 0; n < labs; n++) {
+      if (n > 0) {
+        await lab?.destroy()
+        lab = undefined
+      }
+      const { l, bootstrap, relay, relayKey, listener, key } = await relayLab()
+      // It checked, and says so: a firewalled relay answers each connection with hole punching.
+      if (!process.env.RELAY_NO_REACH_CHECK) await relay.waitFor(new RegExp(`reachable at ${l.inetHost.replace(/\./g, '\\.')}:\\d+`), 'stderr', 20_000)
+      for (let i = 0; i < CONNECTS; i++) {
+        const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap, '--relay-through', relayKey])
+        client.end(`line ${i}\n`)
+        const code = await exitOf(client, 60_000)
+        const relayed = client.stderr.includes(`(relayed through ${relayKey.slice(0, 8)}`)
+        if (client.stderr.includes('trying again')) retried++
+        if (code === 0 && relayed) ok++
+        else failures.push(`lab ${n} #${i} exit ${code}${relayed ? '' : ' (not relayed)'}: ${client.stderr.trim().split('\n').slice(-2).join(' | ')}`)
+      }
+      // Exit 0 means the listener acknowledged the line; it also printed it.
+      if (failures.length === 0) expect(listener.stdout).toContain(`line ${CONNECTS - 1}\n`)
+    }
+    console.info(
+      `relayed connects through p2pchat relay: ${ok}/${labs * CONNECTS} (${labs} lab${labs > 1 ? 's' : ''}, ${retried} after a pairing retry) in ${Math.round((Date.now() - started) / 1000)} s${failures.length ? `\n${failures.join('\n')}` : ''}`
+    )
+    expect(failures).toEqual([])
+  }, Math.max(300_000, Number(process.env.RELAY_LABS ?? 1) * CONNECTS * 20_000))
+
+  it('p2pchat relay behind a NAT says it is not reachable, and why', async () => {
+    const l = await newLab('consistent', 'consistent')
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    const bootstrap = (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+    const relay = cli(l, 'home1', ['relay', '--bootstrap', bootstrap])
+    await relay.waitFor(HEX64, 'stdout', 20_000)
+    await relay.waitFor(/warning: not reachable from outside: DHT nodes could not reach its UDP port/, 'stderr', 30_000)
+    expect(relay.stderr).not.toMatch(/reachable at/)
+  }, 90_000)
+
+  it("a relayed listener's Ctrl+C ends its connector with exit 0 ('the peer closed the connection')", async () => {
+    const { l, bootstrap, relayKey, listener, key } = await relayLab()
+    const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap, '--relay-through', relayKey])
+    await client.waitFor(`connected to ${key} (relayed through ${relayKey.slice(0, 8)}`, 'stderr', 30_000)
+    client.write('hi\n')
+    await listener.waitFor('hi\n', 'stdout', 15_000)
+    listener.kill('SIGINT')
+    expect(await exitOf(listener)).toBe(0)
+    expect(await exitOf(client, 20_000), client.stderr).toBe(0)
+    expect(client.stderr).toMatch(/the peer closed the connection/)
+  }, 90_000)
+
+  it("a relay's Ctrl+C is noticed by both ends at once, not after the idle timeout", async () => {
+    const { l, bootstrap, relay, relayKey, listener, key } = await relayLab()
+    const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap, '--relay-through', relayKey])
+    await client.waitFor(`connected to ${key} (relayed through ${relayKey.slice(0, 8)}`, 'stderr', 30_000)
+    client.write('hi\n')
+    await listener.waitFor('hi\n', 'stdout', 15_000)
+    const t = Date.now()
+    relay.kill('SIGINT')
+    expect(await exitOf(relay)).toBe(0)
+    // The idle timeout is 12 s: well before it, both ends know.
+    await listener.waitFor(/ left/, 'stderr', 6_000)
+    const code = await exitOf(client, 6_000)
+    console.info(`relay stopped: connector exit ${code} after ${Date.now() - t} ms: ${client.stderr.trim().split('\n').pop()}`)
+    expect(code, client.stderr).not.toBeNull()
+    expect(client.stderr).toMatch(new RegExp(`connection lost: relay ${relayKey.slice(0, 8)} stopped relaying`))
+  }, 90_000)
+})
