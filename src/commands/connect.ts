@@ -6,7 +6,7 @@ import { toHex } from '../core/keys.js'
 import { leaveNetwork, openNode, resolveNetwork, resolveRelays } from '../core/network.js'
 import { formatPathSummary } from '../ui/render.js'
 import { withShutdown, type Shutdown } from '../ui/signals.js'
-import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
+import { chooseMode, createUi, showDelivery, showFailure, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
 export interface ConnectOptions {
@@ -83,10 +83,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       })
       connector.on('lines', (sender, lines) => ui.messages(sender, lines))
       connector.on('drain', () => ui.drain())
-      connector.on('delivered', (peer, upTo) => ui.delivered(peer, upTo))
-      connector.on('confirmed', (upTo) => ui.confirmed(upTo))
-      connector.on('pending', (peer, lines) => ui.pending(peer, lines))
-      connector.on('undelivered', (peer, lines, kept) => ui.undelivered(peer, lines, kept))
+      showDelivery(connector.conversation, ui)
       connector.on('relay-retry', (failure, n, of, relay) => ui.notice(`${failure.message}; trying again${relay ? ` through relay ${relay.slice(0, 8)}` : ''} (${n} of ${of})`))
       connector.on('via-relay', (failure, relay, count) =>
         ui.notice(`direct connection failed (${failure.message}); retrying through relay ${relay.slice(0, 8)}${count > 1 ? ` (or one of ${count})` : ''}`)

@@ -9,7 +9,7 @@ import { formatBootstrap, leaveNetwork, openNode, resolveNetwork, resolveRelays 
 import { trackRelaySockets } from '../core/path.js'
 import { formatPathSummary } from '../ui/render.js'
 import { withShutdown, type Shutdown } from '../ui/signals.js'
-import { chooseMode, createUi, showFailure, type ChatController } from '../ui/views.js'
+import { chooseMode, createUi, showDelivery, showFailure, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
 export interface ListenOptions {
@@ -126,10 +126,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       // Our lines, numbered, and which peer acknowledged which. No outbox: a
       // line typed into an empty room is refused (and said so).
       const conversation = new Conversation({ keepUndelivered: false, outbox: false, bounded: true })
-      conversation.on('delivered', (peer, upTo) => ui.delivered(peer, upTo))
-      conversation.on('confirmed', (upTo) => ui.confirmed(upTo))
-      conversation.on('pending', (peer, lines) => ui.pending(peer, lines))
-      conversation.on('undelivered', (peer, lines, kept) => ui.undelivered(peer, lines, kept))
+      showDelivery(conversation, ui)
 
       const controller: ChatController = {
         role: 'listen',

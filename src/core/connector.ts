@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { Backoff } from './backoff.js'
-import { Conversation, type OwnLine, type SendResult } from './conversation.js'
+import { Conversation, type SendResult } from './conversation.js'
 import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp, relayPairingFailed } from './errors.js'
 import type { Line } from './framing.js'
 import { toHex } from './keys.js'
@@ -54,11 +54,6 @@ export interface ConnectorEvents {
   'via-relay': [error: ChatError, relay: string, relayCount: number]
   /** The connection was lost; redialling at once (--reconnect). */
   lost: [error: ChatError | null]
-  /** Delivery of our lines (see Conversation). */
-  delivered: [peer: Sender, upTo: number]
-  confirmed: [upTo: number]
-  pending: [peer: Sender, lines: OwnLine[]]
-  undelivered: [peer: Sender, lines: OwnLine[], kept: boolean]
 }
 
 export interface ConnectorOptions {
@@ -105,10 +100,6 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     this.remoteHex = toHex(remoteKey)
     this.backoff = opts.backoff ?? new Backoff()
     this.conversation = new Conversation({ keepUndelivered: opts.reconnect, outbox: true, bounded: false })
-    this.conversation.on('delivered', (p, upTo) => this.emit('delivered', p, upTo))
-    this.conversation.on('confirmed', (upTo) => this.emit('confirmed', upTo))
-    this.conversation.on('pending', (p, lines) => this.emit('pending', p, lines))
-    this.conversation.on('undelivered', (p, lines, kept) => this.emit('undelivered', p, lines, kept))
     this.finished = new Promise<Outcome>((resolve) => {
       this.settle = (o) => {
         if (this.outcome) return
@@ -296,9 +287,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     const outcome = await this.finished
     this.live?.destroy()
     // Whatever still waits was not delivered: say which lines, exactly.
-    const left = this.conversation.outboxLines
-    if (left.length > 0) this.emit('undelivered', this.remote, left, false)
-    this.conversation.close()
+    this.conversation.close(this.remote)
     return outcome
   }
 }

@@ -101,11 +101,6 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     return linesOf(this.outbox)
   }
 
-  /** Lines sent to `peer` that it has not acknowledged. */
-  unconfirmedFor(peer: PeerConnection): OwnLine[] {
-    return linesOf(peer.delivery.unconfirmedBatches)
-  }
-
   /** Every line not yet delivered anywhere it was meant to go: in the outbox or unacknowledged by a connected peer. */
   get undeliveredCount(): number {
     let n = 0
@@ -183,10 +178,15 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.keep = false
   }
 
-  /** Stops the pending-line checks (the conversation is over). */
-  close(): void {
+  /**
+   * The conversation is over: stops the pending-line checks and reports
+   * what is still in the outbox as not delivered to `to` (connect's peer).
+   */
+  close(to?: Sender): void {
     if (this.pendingTimer) clearInterval(this.pendingTimer)
     this.pendingTimer = null
+    const left = this.outboxLines
+    if (to && left.length > 0) this.emit('undelivered', to, left, false)
   }
 
   /** The connection to `peer` closed with `left` unacknowledged: keep them for the next connection, or report them lost. */

@@ -5,7 +5,7 @@ import type { Line } from '../core/framing.js'
 import { DEFAULT_MAX_LINE_BYTES, encodeLines } from '../core/framing.js'
 import { prefixLines } from '../core/listener.js'
 import type { PeerInfo, Sender } from '../core/session.js'
-import type { OwnLine } from '../core/conversation.js'
+import type { Conversation, OwnLine } from '../core/conversation.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
 import {
@@ -97,6 +97,14 @@ export interface UiOptions {
   timestamps?: boolean
   sanitize?: boolean
   now?: () => number
+}
+
+/** Shows what becomes of our lines: acknowledgements, lines still waiting, lines not delivered. */
+export function showDelivery(conversation: Conversation, ui: ChatUi): void {
+  conversation.on('delivered', (peer, upTo) => ui.delivered(peer, upTo))
+  conversation.on('confirmed', (upTo) => ui.confirmed(upTo))
+  conversation.on('pending', (peer, lines) => ui.pending(peer, lines))
+  conversation.on('undelivered', (peer, lines, kept) => ui.undelivered(peer, lines, kept))
 }
 
 /** Lets the UI show a fatal error its own way; the top level then prints nothing more. */
