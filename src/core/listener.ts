@@ -86,7 +86,7 @@ export interface ListenerOptions extends PeerOptions {
 }
 
 /**
- * hyperdht 6.32.0 internals the address check reads (lib/announcer.js): the
+ * hyperdht internals (6.32.0 to 6.34.0) the address check reads (lib/announcer.js): the
  * nodes our announcement is stored at (`relayAddress`) and where each saw us
  * from when we announced (`peerAddress`): the address it forwards handshakes
  * and hole-punch messages to. `_sleeper` is the announcer's 3 s pause.
@@ -449,7 +449,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
  * Makes hyperdht answer a handshake it would otherwise drop: a payload
  * without a data channel (`udx`) gets an error reply (ERROR.ABORTED, which
  * the dialer sees at once as SERVER_ERROR) and no connection is set up
- * (hyperdht 6.32.0 lib/server.js computes the reply from the payload right
+ * (hyperdht 6.32.0 to 6.34.0 lib/server.js compute the reply from the payload right
  * after the firewall). A silent drop would leave the dialer waiting ~8 s for
  * PEER_CONNECTION_FAILED, which reads like a dead listener.
  */

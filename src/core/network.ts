@@ -173,10 +173,11 @@ export interface LanPings {
 /**
  * hyperdht's same-NAT shortcut, which it does not report: when the peer's
  * public address is ours (both behind one router), connect pings the peer's
- * LAN address (`dht.ping(addr)`, no options: 4 tries of 1 s) instead of hole
- * punching; when that goes unanswered it gives up with a plain
- * HOLEPUNCH_ABORTED (6.32; later versions punch next, which fails the same
- * way without hairpin NAT). Watches the node's pings to private addresses so
+ * LAN address (`dht.ping(addr)`, no options: 4 tries of 1 s) before hole
+ * punching; when that goes unanswered, the pinned, patched 6.34.0 punches to
+ * the shared public address next, which fails without hairpin NAT
+ * (patches/hyperdht+6.34.0.patch; 6.32.0 gave up at once). Watches the
+ * node's pings to private addresses so
  * the error can say what happened: the peer is on this LAN and does not
  * answer there. Nothing else on a connecting node pings a private address
  * without options. Observes only: the pings run as before.

@@ -318,12 +318,14 @@ describe.skipIf(!support.ok)('NAT lab, doctor and LAN errors', () => {
     expect(after).toMatchObject({ natType: 'open', firewalled: true, publicAddress: expect.stringMatching(/^203\.0\.113\.5:/) })
   })
 
-  it('same LAN, the listener\'s host firewall drops unsolicited UDP: the error says so, sooner than 10.5 s', async () => {
+  it('same LAN, the listener\'s host firewall drops all UDP from the LAN: the error says so', async () => {
     const l = (lab = await createNatLab({ nat1: 'consistent', nat2: 'consistent', sameLan: true }))
     const bootstrap = await startDht(l)
-    // What ufw does by default on desktop Linux: replies get in, nothing unsolicited does.
+    // Stricter than ufw's default (which now connects, see 'two machines on one LAN'):
+    // nothing from the LAN gets in, not even replies; the rest of the world's replies do.
     for (const rule of [
       ['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'],
+      ['-A', 'INPUT', '-p', 'udp', '-s', `${l.lan.home1b}`, '-j', 'DROP'],
       ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
       ['-A', 'INPUT', '-p', 'udp', '-j', 'DROP']
     ]) l.run('home1', 'iptables', rule)
@@ -341,7 +343,9 @@ describe.skipIf(!support.ok)('NAT lab, doctor and LAN errors', () => {
     // It names the listener's LAN address, where hyperdht's same-NAT shortcut looked for it.
     expect(lines[0]).toMatch(new RegExp(`on this network .* did not answer at its LAN address ${l.lan.home1.replace(/\./g, '\\.')}:\\d+: its firewall probably drops incoming UDP`))
     expect(lines[0]).not.toMatch(/strict NATs/)
-    expect(ms).toBeLessThan(10_500)
+    // 4 s of LAN pings, then hyperdht's fallback punch to the shared public address
+    // (useless without hairpin NAT, which this router lacks): 14.3 s measured.
+    expect(ms).toBeLessThan(20_000)
   })
 })
 
@@ -481,4 +485,55 @@ describe.skipIf(!support.ok)('NAT lab, relays are reliable', () => {
     expect(code, client.stderr).not.toBeNull()
     expect(client.stderr).toMatch(new RegExp(`connection lost: relay ${relayKey.slice(0, 8)} stopped relaying`))
   }, 90_000)
+})
+
+// ---------------------------------------------------------------------------
+// Issue 11, point 3: two machines on one LAN always connect (hyperdht 6.34.0
+// with patches/hyperdht+6.34.0.patch: the listener sends to the connector's LAN
+// address first, so a stateful host firewall takes the connector's LAN ping and
+// stream for replies; the LAN ping before hole punching, never both at once,
+// hyperdht issue #304). Unpatched 6.34.0 with the firewall: 0 of 3 (exit 6,
+// 10.3 s: its fallback punches to the router's address, no hairpin NAT here).
+// ---------------------------------------------------------------------------
+describe.skipIf(!support.ok)('NAT lab, two machines on one LAN', () => {
+  const cli = (l: NatLab, where: 'inet' | 'home1' | 'home1b', args: string[]) => l.node(where, [BIN, ...args], tempHome().env)
+
+  /** Ten connectors in turn from home1b to a listener on home1; each line must arrive. */
+  async function tenConnects(firewall: boolean): Promise<void> {
+    const l = (lab = await createNatLab({ nat1: 'consistent', nat2: 'consistent', sameLan: true }))
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    const bootstrap = (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+    if (firewall) {
+      // What ufw does by default on desktop Linux: replies get in, nothing unsolicited does.
+      for (const rule of [
+        ['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'],
+        ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+        ['-A', 'INPUT', '-p', 'udp', '-j', 'DROP']
+      ]) l.run('home1', 'iptables', rule)
+    }
+    const listener = cli(l, 'home1', ['listen', '--bootstrap', bootstrap])
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 20_000))[1]!
+    const results: string[] = []
+    for (let i = 0; i < 10; i++) {
+      const t = Date.now()
+      const client = cli(l, 'home1b', ['connect', key, '--bootstrap', bootstrap])
+      client.end(`lan ${i}\n`)
+      const code = await exitOf(client, 45_000)
+      const path = client.stderr.match(/connected to [0-9a-f]{64} \(([^)]*)\)/)?.[1] ?? client.stderr.split('\n').filter((s) => s.startsWith('p2pchat: ')).join(' | ')
+      const arrived = code === 0 && (await listener.waitFor(`lan ${i}\n`, 'stdout', 10_000).then(() => true, () => false))
+      results.push(`${i}: exit ${code}${arrived ? '' : ' (line lost)'} ${Date.now() - t} ms (${path})`)
+    }
+    console.info(`same LAN${firewall ? ' + listener host firewall' : ''}:\n  ${results.join('\n  ')}`)
+    expect(results.filter((r) => !/^\d+: exit 0 \d+ ms/.test(r))).toEqual([])
+    // Both ends behind one router: the path is the listener's LAN address, never the router's.
+    expect(results.every((r) => r.includes(`direct, ${l.lan.home1}:`))).toBe(true)
+  }
+
+  it('no host firewall: 10 of 10 connects chat over the LAN', async () => {
+    await tenConnects(false)
+  }, 180_000)
+
+  it('the listener\'s host firewall drops unsolicited UDP (ufw\'s default): 10 of 10 connect over the LAN (the listener opens its firewall to the connector first)', async () => {
+    await tenConnects(true)
+  }, 240_000)
 })
