@@ -27,7 +27,7 @@ const REACHABILITY_PROBE_GAP_MS = 1000
 const CLOSE_GRACE_MS = 1000
 
 /**
- * dht-rpc 6.27 (hyperdht 6.32.0) internals used to ask the network whether
+ * dht-rpc 6.27 (under hyperdht 6.32.0 and 6.34.0) internals used to ask the network whether
  * this node's server socket takes unsolicited UDP: the same probe dht-rpc
  * runs itself once at start, where a race with the first bootstrap query
  * often skips it, and otherwise only after ~20 minutes of uptime.
