@@ -113,9 +113,9 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private server: Server | null = null
   private closing: Promise<void> | null = null
   private cancelProbe: (() => void) | null = null
-  private checkTimer: NodeJS.Timeout | null = null
+  /** The periodic checks' pending timers (see repeat()). */
+  private readonly timers = new Set<NodeJS.Timeout>()
   private announcementLost = false
-  private addressTimer: NodeJS.Timeout | null = null
   /** The last new address we re-announced for (one notice per move). */
   private movedTo: string | null = null
 
@@ -176,8 +176,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     this.server = server
     await server.listen(this.keyPair)
     if (this.closing) return
-    this.scheduleAnnouncementCheck()
-    this.scheduleAddressCheck()
+    this.repeat(this.opts.announceCheckMs ?? ANNOUNCE_CHECK_MS, () => this.checkAnnouncement())
+    this.repeat(this.opts.addressCheckMs ?? ADDRESS_CHECK_MS, () => this.checkAddress())
     this.emit('listening')
   }
 
@@ -242,6 +242,20 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     return verdict
   }
 
+  /** Runs `check` every `every` ms (0: never), one run at a time, until the listener closes. */
+  private repeat(every: number, check: () => Promise<void>): void {
+    if (!every) return
+    const next = () => {
+      if (this.closing) return
+      const timer = setTimeout(() => {
+        this.timers.delete(timer)
+        void check().finally(next)
+      }, every)
+      this.timers.add(timer)
+    }
+    next()
+  }
+
   /**
    * hyperdht re-announces only every ~5 minutes. An announcement can vanish
    * sooner: another process with our identity announcing and then
@@ -249,14 +263,6 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
    * `announceCheckMs` and, if no node holds a record of the key any more,
    * ask the announcer to refresh (it does within 3 s).
    */
-  private scheduleAnnouncementCheck(): void {
-    const every = this.opts.announceCheckMs ?? ANNOUNCE_CHECK_MS
-    if (!every || this.closing) return
-    this.checkTimer = setTimeout(() => {
-      void this.checkAnnouncement().finally(() => this.scheduleAnnouncementCheck())
-    }, every)
-  }
-
   private async checkAnnouncement(): Promise<void> {
     const server = this.server
     if (!server || this.closing) return
@@ -289,14 +295,6 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
    * replaces the old one at the same nodes), and refresh our routing table,
    * whose entries were learned through mappings that died with the address.
    */
-  private scheduleAddressCheck(): void {
-    const every = this.opts.addressCheckMs ?? ADDRESS_CHECK_MS
-    if (!every || this.closing) return
-    this.addressTimer = setTimeout(() => {
-      void this.checkAddress().finally(() => this.scheduleAddressCheck())
-    }, every)
-  }
-
   private async checkAddress(): Promise<void> {
     const server = this.server
     if (!server || this.closing) return
@@ -362,8 +360,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
 
   private async doClose(): Promise<void> {
     this.cancelProbe?.()
-    if (this.checkTimer) clearTimeout(this.checkTimer)
-    if (this.addressTimer) clearTimeout(this.addressTimer)
+    for (const timer of this.timers) clearTimeout(timer)
     const peers = [...this.peers]
     for (const peer of peers) peer.end()
     const grace = this.opts.closeGraceMs ?? 500

@@ -43,14 +43,20 @@ function jsonListener(identity: string): Proc {
   return p2pchat(['listen', '--json', '--identity', identity, '--bootstrap', net.flag], tempHome().env)
 }
 
+/** A `--json` listener on a fresh identity file, announced. */
+async function readyListener(): Promise<{ file: string; key: string; listener: Proc }> {
+  const { file, key } = await identityFile()
+  const listener = jsonListener(file)
+  await listener.waitFor('"type":"ready"', 'stdout')
+  return { file, key, listener }
+}
+
 const lines = (tag: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${tag} ${from + i}`)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('the outbox across a lost connection (connect --reconnect)', () => {
   it('listener SIGKILLed and restarted with the same identity: 5 lines typed before the loss was noticed and 5 after all arrive, in order, once, and are reported delivered', async () => {
-    const { file, key } = await identityFile()
-    const first = jsonListener(file)
-    await first.waitFor('"type":"ready"', 'stdout')
+    const { file, key, listener: first } = await readyListener()
     const client = p2pchat(['connect', key, '--reconnect', '--json', '--bootstrap', net.flag], tempHome().env)
     await client.waitFor('"type":"connected"', 'stdout')
     client.write('before\n')
@@ -85,9 +91,7 @@ describe('the outbox across a lost connection (connect --reconnect)', () => {
 
 describe('a listener frozen for 20 s (SIGSTOP, then SIGCONT), connect --reconnect', () => {
   it('lines typed during the freeze arrive late, in order, none missing, and are all reported delivered', async () => {
-    const { file, key } = await identityFile()
-    const listener = jsonListener(file)
-    await listener.waitFor('"type":"ready"', 'stdout')
+    const { key, listener } = await readyListener()
     const client = p2pchat(['connect', key, '--reconnect', '--json', '--bootstrap', net.flag], tempHome().env)
     await client.waitFor('"type":"connected"', 'stdout')
     client.write('before\n')
@@ -120,9 +124,7 @@ describe('a listener frozen for 20 s (SIGSTOP, then SIGCONT), connect --reconnec
 
 describe('the listener reports, per peer, what a dead connector did not acknowledge', () => {
   it('connector SIGKILLed mid-flow: `undelivered` with its key and the seqs within 5 s; the peer still there gets every line', async () => {
-    const { file, key } = await identityFile()
-    const listener = jsonListener(file)
-    await listener.waitFor('"type":"ready"', 'stdout')
+    const { key, listener } = await readyListener()
     const doomed = p2pchat(['connect', key, '--json', '--bootstrap', net.flag], tempHome().env)
     await doomed.waitFor('"type":"connected"', 'stdout')
     await listener.waitUntil(() => events(listener, 'peer-joined').length === 1, 'the first peer')
@@ -172,9 +174,7 @@ describe('the listener reports, per peer, what a dead connector did not acknowle
 
 describe('a dead path is noticed while a line waits', () => {
   it('listener SIGKILLed, lines written: "connection lost" well before the 12 s idle limit; without --reconnect the connector names every line not delivered and exits 8', async () => {
-    const { file, key } = await identityFile()
-    const listener = jsonListener(file)
-    await listener.waitFor('"type":"ready"', 'stdout')
+    const { key, listener } = await readyListener()
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     await client.waitFor(`connected to ${key}`)
     client.write('one\n')
@@ -199,9 +199,7 @@ describe('a dead path is noticed while a line waits', () => {
 
 describe('a piped connect to a frozen listener', () => {
   it('frozen before we connect: non-zero exit, the line named as not delivered', async () => {
-    const { file, key } = await identityFile()
-    const listener = jsonListener(file)
-    await listener.waitFor('"type":"ready"', 'stdout')
+    const { key, listener } = await readyListener()
     listener.kill('SIGSTOP')
     try {
       const client = p2pchat(['connect', key, '--timeout', '5', '--bootstrap', net.flag], tempHome().env)
@@ -215,9 +213,7 @@ describe('a piped connect to a frozen listener', () => {
   }, 30_000)
 
   it('frozen once the connection is up: non-zero exit, the line named as not delivered', async () => {
-    const { file, key } = await identityFile()
-    const listener = jsonListener(file)
-    await listener.waitFor('"type":"ready"', 'stdout')
+    const { key, listener } = await readyListener()
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     await client.waitFor(`connected to ${key}`)
     listener.kill('SIGSTOP')
@@ -235,9 +231,7 @@ describe('a piped connect to a frozen listener', () => {
 // The one slow test of this file: a minute of silence.
 describe('an idle chat', () => {
   it('survives 60 s of silence (keep-alives), then a line each way arrives', async () => {
-    const { file, key } = await identityFile()
-    const listener = jsonListener(file)
-    await listener.waitFor('"type":"ready"', 'stdout')
+    const { key, listener } = await readyListener()
     const client = p2pchat(['connect', key, '--json', '--bootstrap', net.flag], tempHome().env)
     await client.waitFor('"type":"connected"', 'stdout')
     await listener.waitFor('"type":"peer-joined"', 'stdout')
