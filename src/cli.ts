@@ -68,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--rate-bytes <n>', 'per-peer limit, bytes per second (0: none; default 4194304)', parseCount)
     .option('--flood-grace <seconds>', `disconnect a peer kept over its limits this long (default 10; at most ${LIMITS.floodGrace})`, seconds(LIMITS.floodGrace))
     .option('--relay-through <key>', 'pair incoming connections through this relay too (repeatable; env: P2PCHAT_RELAY)', collect)
+    .option('--no-relay', "do not list room members' volunteer relays for newcomers who cannot reach this listener directly")
   uiOptions(listenCmd)
     .addHelpText('after', examples([
       ['p2pchat listen', 'announce your key; anyone who has it can join'],
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
     .option('-t, --timeout <seconds>', `give up connecting after this many seconds, per attempt (default 30; at most ${LIMITS.timeout})`, seconds(LIMITS.timeout), 30)
     .option('--reconnect', 'when the connection drops, keep retrying (with backoff) and resume')
     .option('--relay-through <key>', 'if no direct path can be punched, connect through this relay (repeatable; env: P2PCHAT_RELAY)', collect)
+    .option('--no-relay', "do not volunteer as a relay for the room (a member behind an open or consistent NAT relays for newcomers who cannot reach the listener directly)")
   uiOptions(connectCmd)
     .addHelpText('after', examples([
       ['p2pchat connect alice', 'chat with a contact (see: p2pchat contacts add)'],

@@ -7,9 +7,10 @@ import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/ratelimit.js'
 import { ChatListener } from '../core/listener.js'
 import { formatBootstrap, leaveNetwork, openNode, resolveNetwork, resolveRelays } from '../core/network.js'
 import { trackRelaySockets } from '../core/path.js'
+import { RoomRelays } from '../core/volunteers.js'
 import { formatPathSummary } from '../ui/render.js'
 import { withShutdown, type Shutdown } from '../ui/signals.js'
-import { chooseMode, createUi, showDelivery, showFailure, type ChatController } from '../ui/views.js'
+import { chooseMode, createUi, showDelivery, showFailure, showRoomRelays, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
 export interface ListenOptions {
@@ -27,6 +28,8 @@ export interface ListenOptions {
   rateBytes?: number
   floodGrace?: number
   relayThrough?: string[]
+  /** false with --no-relay: list no volunteer relays for newcomers. */
+  relay?: boolean
 }
 
 /** Test seam: how often (ms) a listener checks that the DHT still holds its announcement (default 30 000). */
@@ -92,13 +95,20 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
 
     try {
       ui.stage('joining', 'joining the DHT…')
-      const { dht, joined } = await openNode(network)
+      // The node's own key is the listener's: a room member's volunteer relay
+      // pairs only requests from this key (hyperdht connects to relays with it).
+      const { dht, joined } = await openNode(network, identity)
       await shutdown.race(joined)
       if (shutdown.signal.aborted) {
         await leaveNetwork(dht)
         ui.closed('listener stopped')
         return 0
       }
+      // A listener dials nobody: every connection its node opens goes to a relay.
+      const relayAddresses = trackRelaySockets(dht)
+      // Which members volunteer as relays, listed (signed) for newcomers; see core/volunteers.ts.
+      // Made after the tracking above: its links to the relays are tracked when they open.
+      const roomRelays = opts.relay !== false ? new RoomRelays(dht, identity) : null
       const room = new ChatListener(dht, identity, {
         allow: allowList ? (hex) => allowList.allows(hex) : undefined,
         maxPeers: opts.maxPeers,
@@ -106,8 +116,11 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         limits,
         nameOf: (hex) => contacts.displayName(hex),
         relayThrough: relays,
-        // A listener dials nobody: every connection its node opens goes to a relay.
-        relayAddresses: trackRelaySockets(dht),
+        relayAddresses,
+        relayName: (hex) => {
+          const owner = roomRelays?.ownerOf(hex)
+          return owner ? `${contacts.displayName(owner)}'s relay` : null
+        },
         announceCheckMs: checkEnv
       })
       listener = room
@@ -118,6 +131,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       const stop = async (): Promise<number> => {
         stopping = true
         ui.stop()
+        roomRelays?.close()
         await room.close()
         ui.closed('listener stopped')
         return 0
@@ -146,7 +160,10 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       }
 
       const paths = new WeakMap<object, string>()
+      const volunteers = new WeakMap<object, object>()
+      if (roomRelays) showRoomRelays(roomRelays, ui, (hex) => contacts.displayName(hex))
       room.on('peer-joined', (peer) => {
+        if (roomRelays) volunteers.set(peer, roomRelays.add(peer.remotePublicKey))
         conversation.attach(peer)
         paths.set(peer, formatPathSummary(peer.info()))
         ui.peerJoined(peer.info())
@@ -157,6 +174,8 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         paths.set(peer, formatPathSummary(info))
       })
       room.on('peer-left', (peer, error) => {
+        const volunteer = volunteers.get(peer)
+        if (volunteer) roomRelays?.remove(volunteer)
         if (!stopping) ui.peerLeft(peer.info(), error)
       })
       room.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
@@ -197,6 +216,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         throw err
       }
       if (shutdown.signal.aborted) return await stop()
+      roomRelays?.start()
 
       const hex = toHex(identity.publicKey)
       const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''

@@ -3,6 +3,7 @@ import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core
 import { toHex, toZ32 } from '../core/keys.js'
 import { formatBootstrap, leaveNetwork, openNode, resolveNetwork } from '../core/network.js'
 import { RelayService } from '../core/relay.js'
+import { formatBytes } from '../ui/render.js'
 import { withShutdown, type Shutdown } from '../ui/signals.js'
 import type { CommandContext } from './context.js'
 
@@ -76,10 +77,4 @@ async function serveRelay(opts: RelayOptions, ctx: CommandContext, shutdown: Shu
   report()
   await service.close()
   return 0
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`
 }

@@ -25,6 +25,17 @@ const LEAVE_GRACE_MS = 2000
 const RELAY_PAIRING_RETRIES = 2
 /** A connection that lasted this long was a good one: the next loss redials at once. */
 const STABLE_CONNECTION_MS = 5000
+/**
+ * Pairing through a room member's relay can fail for a while for want of
+ * hole punching budget: hyperdht lets a node do one random hole punch (a
+ * peer behind a randomizing NAT) per 20 s, so a volunteer behind a
+ * consistent NAT lets one such newcomer in every 20 s. So a failed pairing
+ * through a volunteer is tried again this many more times, this far apart.
+ */
+const VOLUNTEER_BUSY_RETRIES = 8
+const VOLUNTEER_RETRY_WAIT_MS = 5000
+/** A volunteer relay that just stopped relaying for us is not tried again for this long (the listener's list may still name it). */
+const GONE_RELAY_AVOID_MS = 60_000
 /** How long to wait for the bootstrap walk's verdict before blaming the peer for a failed dial. */
 const JOIN_VERDICT_MS = 10_000
 
@@ -49,9 +60,9 @@ export interface ConnectorEvents {
   /** A dial failed and another follows after `waitMs` (--reconnect). */
   retrying: [error: ChatError, waitMs: number, attempt: number]
   /** A relay dropped the pairing; trying again through `relay` (the next one, when there are several). */
-  'relay-retry': [error: ChatError, attempt: number, of: number, relay: string | null]
-  /** The direct attempt failed in a way a relay can fix; dialling through `relay`. */
-  'via-relay': [error: ChatError, relay: string, relayCount: number]
+  'relay-retry': [error: ChatError, attempt: number, of: number, relay: string | null, waitMs: number]
+  /** The direct attempt failed in a way a relay can fix; dialling through `relay` (`volunteer`: a room member's relay). */
+  'via-relay': [error: ChatError, relay: string, relayCount: number, volunteer: boolean]
   /** The connection was lost; redialling at once (--reconnect). */
   lost: [error: ChatError | null]
 }
@@ -63,6 +74,8 @@ export interface ConnectorOptions {
   reconnect: boolean
   /** Relays to try when a direct path is impossible. */
   relays: Buffer[]
+  /** The relays the listener's room members volunteer (read when needed); omitted: none are looked for. */
+  roomRelays?: () => Promise<Buffer[]>
   nameOf: (keyHex: string) => string
   /** Settles when the DHT bootstrap walk finished; rejects when no bootstrap node answered. */
   joined: Promise<unknown>
@@ -70,6 +83,8 @@ export interface ConnectorOptions {
   backoff?: Backoff
   /** Settles when the user leaves (Ctrl+C, a signal): the conversation ends with exit 0. */
   stopped?: Promise<unknown>
+  /** Whose relay a relay key is, for the path indicator. */
+  relayName?: (relayHex: string) => string | null
 }
 
 /**
@@ -90,6 +105,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   private everConnected = false
   private readonly remoteHex: string
   private readonly backoff: Backoff
+  /** Relay keys (hex) that came from the listener's list of volunteers. */
+  private readonly volunteers = new Set<string>()
 
   constructor(
     private readonly dht: DHT,
@@ -108,6 +125,11 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       }
     })
     void opts.stopped?.then(() => this.settle({ code: EXIT.OK, error: null, reason: 'disconnected' }))
+  }
+
+  /** Whether a relay key (hex) is one of the room's volunteers (for the path indicator). */
+  isVolunteer(relayHex: string): boolean {
+    return this.volunteers.has(relayHex)
   }
 
   /** The peer as the UI names it, also before (or without) a connection. */
@@ -171,13 +193,26 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     // Watch the sockets hyperdht opens to relays, to tell relayed paths from direct ones.
     const relayAddresses = trackRelaySockets(this.dht, (key) => key.equals(this.remoteKey))
     const lanPings = watchLanPings(this.dht)
-    const { relays } = this.opts
+    // The configured relays, then the room's volunteers once looked up.
+    let relays = [...this.opts.relays]
+    let lookedForVolunteers = false
+    // Volunteers that stopped relaying for us lately (hex → until).
+    const gone = new Map<string, number>()
     // Direct first; through a relay only when a direct path is impossible.
     let viaRelay = false
     let relayRetries = 0
     // After a pairing failure the next attempt goes through the next relay (round robin).
     let relayIndex = 0
-    const relayRetryLimit = RELAY_PAIRING_RETRIES + Math.max(0, relays.length - 1)
+    const relayRetryLimit = () => RELAY_PAIRING_RETRIES + Math.max(0, relays.length - 1) + (this.volunteers.size > 0 ? VOLUNTEER_BUSY_RETRIES : 0)
+    const lookForVolunteers = async () => {
+      if (!this.opts.roomRelays) return
+      lookedForVolunteers = true
+      const now = Date.now()
+      const listed = (await this.opts.roomRelays()).filter((r) => (gone.get(toHex(r)) ?? 0) < now)
+      for (const r of listed) this.volunteers.add(toHex(r))
+      const configured = this.opts.relays
+      relays = [...configured, ...listed.filter((r) => !configured.some((c) => c.equals(r)))]
+    }
     while (!this.outcome) {
       this.emit('connecting', viaRelay)
       const attemptStart = Date.now()
@@ -186,6 +221,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         timeoutMs: this.opts.timeoutMs,
         idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
         nameOf: this.opts.nameOf,
+        relayName: this.opts.relayName,
         relayThrough: viaRelay ? [relays[relayIndex % relays.length]!] : undefined
       })
       peer.stream.once('open', () => {
@@ -219,21 +255,35 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         }
         // A relay dropped the pairing: ours, or the listener's (its --relay-through
         // pairs even our first attempt). Try again, through our next relay if any.
-        if (relayPairingFailed(failure) && relayRetries < relayRetryLimit) {
+        // Through a volunteer, hole punching to the relay itself can be refused for a while (see VOLUNTEER_BUSY_RETRIES).
+        const through = viaRelay ? relays[relayIndex % relays.length] : undefined
+        const throughVolunteer = through !== undefined && this.volunteers.has(toHex(through))
+        if ((relayPairingFailed(failure) || (throughVolunteer && relayCouldHelp(failure))) && relayRetries < relayRetryLimit()) {
           relayRetries++
           if (viaRelay) relayIndex++
           viaRelay = relays.length > 0
-          this.emit('relay-retry', failure, relayRetries, relayRetryLimit, viaRelay ? toHex(relays[relayIndex % relays.length]!) : null)
+          const wait = throughVolunteer ? VOLUNTEER_RETRY_WAIT_MS : 0
+          this.emit('relay-retry', failure, relayRetries, relayRetryLimit(), viaRelay ? toHex(relays[relayIndex % relays.length]!) : null, wait)
+          if (wait) await this.sleep(wait)
           continue
         }
-        if (!viaRelay && relays.length > 0 && relayCouldHelp(failure)) {
-          viaRelay = true
-          this.emit('via-relay', failure, toHex(relays[0]!), relays.length)
-          continue
+        if (!viaRelay && relayCouldHelp(failure)) {
+          // Read the room's list now: it changes as members come and go.
+          await lookForVolunteers()
+          if (this.outcome) break
+          if (relays.length > 0) {
+            viaRelay = true
+            // Spread newcomers over the volunteers; configured relays keep their order.
+            relayIndex = this.opts.relays.length > 0 ? 0 : Math.floor(Math.random() * relays.length)
+            const relay = toHex(relays[relayIndex % relays.length]!)
+            this.emit('via-relay', failure, relay, relays.length, this.volunteers.has(relay))
+            continue
+          }
         }
         failure = explainHolepunchFailure(failure, {
           localNatRandom: this.dht.randomized,
           relaysConfigured: relays.length > 0,
+          volunteersLookedFor: lookedForVolunteers,
           silentLanPeer: lanPings.silentSince(attemptStart)
         })
         if (!this.opts.reconnect || !retryable(failure)) {
@@ -243,6 +293,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         const wait = this.backoff.next()
         this.emit('retrying', failure, wait, this.backoff.attempt)
         await this.sleep(wait)
+        // A new round: direct first, then the relays (the room's list read afresh).
+        viaRelay = false
+        relayRetries = 0
         continue
       }
 
@@ -280,6 +333,12 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       // The first redial starts at once; backoff only after failed attempts
       // (and after a connection that did not last: no redial storm).
       this.emit('lost', error)
+      // Direct first again (the path may be there now), then the room's
+      // current volunteers, less the one that just stopped relaying for us.
+      const lostRelay = peer.info().relay
+      if (error?.code === 'RELAY_GONE' && lostRelay && this.volunteers.has(lostRelay)) gone.set(lostRelay, Date.now() + GONE_RELAY_AVOID_MS)
+      viaRelay = false
+      relayRetries = 0
       if (Date.now() - peer.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset()
       else await this.sleep(this.backoff.next())
     }

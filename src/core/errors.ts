@@ -296,7 +296,7 @@ export function relayCouldHelp(error: ChatError): boolean {
  */
 export function explainHolepunchFailure(
   error: ChatError,
-  ctx: { localNatRandom: boolean; relaysConfigured: boolean; silentLanPeer?: string | null }
+  ctx: { localNatRandom: boolean; relaysConfigured: boolean; volunteersLookedFor?: boolean; silentLanPeer?: string | null }
 ): ChatError {
   if (!relayCouldHelp(error)) return error
   let message = error.message
@@ -308,6 +308,8 @@ export function explainHolepunchFailure(
     message = 'hole punching failed: this machine is behind a randomizing NAT (a new public port for every destination), so there is no direct path unless the peer\'s NAT is open or consistent'
   }
   if (!ctx.relaysConfigured) {
+    // Room members behind an open or consistent NAT relay for the room by themselves: say that none does now.
+    if (ctx.volunteersLookedFor) message += '; no member of the room volunteers as a relay now (members behind an open or consistent NAT do, unless they run with --no-relay)'
     message += "; a relay would help: run 'p2pchat relay' on a machine both peers can reach and pass its key with --relay-through KEY (or set P2PCHAT_RELAY)"
   }
   return new ChatError(error.code, message, error.exitCode, { cause: error })

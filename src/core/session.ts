@@ -39,6 +39,8 @@ export interface PeerInfo {
   path: 'direct' | 'relayed' | null
   /** The relay's key (hex) when relayed. */
   relay: string | null
+  /** Whose relay it is, when known (a room member's volunteer relay), for the path indicator. */
+  relayName?: string | null
 }
 
 /** What the UI needs to show a line's sender. */
@@ -63,6 +65,8 @@ export interface PeerOptions {
   stallMs?: number
   /** Declare the path dead when data waits unacknowledged this long (see deadPathLimit); false: only the idle timeout. */
   deadPath?: DeadPathRule | false
+  /** Whose relay a relay key (hex) is, when known: shown in the path indicator. */
+  relayName?: (relayHex: string) => string | null
 }
 
 /**
@@ -115,6 +119,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly stallMs: number
   private stallTimer: NodeJS.Timeout | null = null
   private relayAddresses: Map<string, string> | null = null
+  private readonly relayName: ((relayHex: string) => string | null) | null
   private pathTimer: NodeJS.Timeout | null = null
 
   constructor(stream: NoiseStream, opts: PeerOptions = {}, private readonly now: () => number = Date.now) {
@@ -127,6 +132,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.maxQueueBytes = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES
     this.softQueueBytes = Math.min(opts.softQueueBytes ?? DEFAULT_SOFT_QUEUE_BYTES, this.maxQueueBytes)
     this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS
+    this.relayName = opts.relayName ?? null
     this.delivery = new DeliveryTracker({ flush: () => acknowledgedFlush(stream) }, now)
     if (opts.idleTimeoutMs) {
       stream.setTimeout(opts.idleTimeoutMs)
@@ -212,6 +218,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     return {
       path: address === null ? null : relay ? 'relayed' : 'direct',
       relay,
+      relayName: relay && this.relayName ? this.relayName(relay) : null,
       key: this.remoteKeyHex,
       shortKey: this.shortKey,
       connectedAt: this.connectedAt,

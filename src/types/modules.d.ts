@@ -149,6 +149,10 @@ declare module 'hyperdht' {
     ): NoiseStream
     /** A DHT query for the nodes closest to the key; a reply's `value` is the peer record the node holds, or null. */
     findPeer(publicKey: Buffer): { finished(): Promise<void>; closestReplies: Array<{ value: Buffer | null }> }
+    /** Stores `value` (≤ 1000 bytes) signed by `keyPair` at hash(publicKey); a node keeps the highest `seq`. */
+    mutablePut(keyPair: KeyPair, value: Buffer, opts?: { seq?: number }): Promise<{ publicKey: Buffer; seq: number }>
+    /** The value stored for `publicKey` with a valid signature (the highest seq found with `latest`), or null. */
+    mutableGet(publicKey: Buffer, opts?: { latest?: boolean; seq?: number }): Promise<{ value: Buffer; seq: number } | null>
     createRawStream(opts?: Record<string, unknown>): RawStream
     createServer(opts?: ServerOptions, onconnection?: (socket: NoiseStream) => void): Server
     destroy(opts?: { force?: boolean }): Promise<void>
@@ -168,10 +172,30 @@ declare module 'hyperdht/lib/noise-wrap.js' {
 
 declare module 'blind-relay' {
   import type { EventEmitter } from 'node:events'
+  /** A pairing request: two requests with one token (one initiator, one not) are paired. */
+  export interface PairMessage {
+    isInitiator: boolean
+    token: Buffer
+    id: number
+    seq: number
+  }
+  /**
+   * blind-relay 1.6 internals p2pchat's volunteer relays use to choose which
+   * pairing requests to serve: protomux calls `_pair.onmessage` afresh for
+   * every message, and `_pairing` holds the requests still waiting for their
+   * other half.
+   */
+  export class Session extends EventEmitter {
+    readonly closed: boolean
+    _pair: { onmessage(message: PairMessage, channel: unknown): unknown }
+    destroy(err?: Error): void
+    end(): Promise<void>
+  }
   export class Server extends EventEmitter {
     constructor(opts: { createStream(opts: Record<string, unknown>): unknown })
-    accept(stream: unknown, opts: { id: Buffer }): EventEmitter
+    accept(stream: unknown, opts: { id: Buffer }): Session
     close(): Promise<void>
+    _pairing: Map<string, { links: Array<{ session: Session } | null> }>
     stats: {
       sessions: { opened: number; closed: number; accepted: number }
       pairings: { active: number; matched: number; pending: number }

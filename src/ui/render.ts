@@ -25,9 +25,16 @@ export function formatDuration(ms: number): string {
   return `${sec}s`
 }
 
-/** `direct` / `relayed through abcd1234`. */
+/** `12 B`, `3.4 KiB`, `5.6 MiB`. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}
+
+/** `direct` / `relayed through abcd1234` / `relayed through abcd1234 (alice's relay)`. */
 export function formatPath(peer: PeerInfo): string {
-  if (peer.path === 'relayed') return `relayed through ${peer.relay!.slice(0, 8)}`
+  if (peer.path === 'relayed') return `relayed through ${peer.relay!.slice(0, 8)}${peer.relayName ? ` (${peer.relayName})` : ''}`
   return peer.path ?? 'path ?'
 }
 

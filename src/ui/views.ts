@@ -6,6 +6,7 @@ import { DEFAULT_MAX_LINE_BYTES, encodeLines } from '../core/framing.js'
 import { prefixLines } from '../core/listener.js'
 import type { PeerInfo, Sender } from '../core/session.js'
 import type { Conversation, OwnLine } from '../core/conversation.js'
+import { VOLUNTEER_MAX_BYTES_PER_SEC, VOLUNTEER_MAX_PAIRS, type MemberRelay, type RoomRelays } from '../core/volunteers.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
 import {
@@ -16,6 +17,7 @@ import {
   clockTime,
   describeLines,
   displayPos,
+  formatBytes,
   formatPathSummary,
   formatPeerRow,
   lineNotice,
@@ -79,6 +81,8 @@ export interface ChatUi {
   /** The connection to `peer` ended with these lines of ours unacknowledged; `kept`: they wait in the outbox and are sent again on reconnect. */
   undelivered(peer: Sender, lines: OwnLine[], kept: boolean): void
   notice(text: string): void
+  /** What this process's relaying does (a room member's volunteer relay), or the room's volunteers (listener): a notice, or a `relay` event in --json. */
+  relay(event: string, text: string, fields?: Record<string, unknown>): void
   /** A multi-line block of our own text, shown as it is (a QR code). */
   block(text: string): void
   /** Shows a fatal error; returns true when it was shown (the top level then stays quiet). */
@@ -105,6 +109,54 @@ export function showDelivery(conversation: Conversation, ui: ChatUi): void {
   conversation.on('confirmed', (upTo) => ui.confirmed(upTo))
   conversation.on('pending', (peer, lines) => ui.pending(peer, lines))
   conversation.on('undelivered', (peer, lines, kept) => ui.undelivered(peer, lines, kept))
+}
+
+/** Shows what a room member's volunteer relay does (connect). */
+export function showMemberRelay(member: MemberRelay, ui: ChatUi, nameOf: (hex: string) => string): void {
+  const who = (hex: string) => `${nameOf(hex)} (${hex.slice(0, 8)})`
+  let announced = false
+  member.on('volunteering', (relayKey) => {
+    // Said once; stored again after every reconnect (JSON says each time).
+    const text = announced
+      ? `volunteer relay record stored again (relay ${relayKey.slice(0, 8)})`
+      : `volunteering as a relay for this room (relay ${relayKey}): a newcomer who cannot reach the listener directly may come through this machine, at most ${VOLUNTEER_MAX_PAIRS} at once, ${formatBytes(VOLUNTEER_MAX_BYTES_PER_SEC)}/s each; it sees only encrypted bytes (--no-relay to opt out)`
+    if (!announced || ui instanceof JsonUi) ui.relay('volunteering', text, { relayKey, maxPairs: VOLUNTEER_MAX_PAIRS, maxBytesPerSec: VOLUNTEER_MAX_BYTES_PER_SEC })
+    announced = true
+  })
+  member.on('declined', (reason) => ui.relay('declined', `not volunteering as a relay for this room: ${reason}`, { reason }))
+  member.on('failed', (message) => ui.relay('failed', `could not volunteer as a relay for this room: ${message}`, { reason: message }))
+  member.on('paired', (peer, other, active) =>
+    ui.relay('paired', `relaying for ${who(peer)} to ${who(other)}: ${active} relayed now`, { key: peer, name: nameOf(peer), to: other, active })
+  )
+  member.on('unpaired', (peer, bytes, active) =>
+    ui.relay('unpaired', `stopped relaying for ${who(peer)} (${formatBytes(bytes)} relayed): ${active} relayed now`, { key: peer, name: nameOf(peer), bytes, active })
+  )
+  member.on('refused', (peer, reason) =>
+    ui.relay(
+      'refused',
+      reason === 'outsider'
+        ? `refused to relay for ${peer.slice(0, 8)}: its pair did not include this room's listener`
+        : `refused to relay for ${peer.slice(0, 8)}: already relaying ${VOLUNTEER_MAX_PAIRS} pairs (the cap)`,
+      { key: peer, reason }
+    )
+  )
+  member.on('cut', (peer, rate) =>
+    ui.relay('cut', `stopped relaying for ${who(peer)}: it averaged ${formatBytes(rate)}/s, over the cap of ${formatBytes(VOLUNTEER_MAX_BYTES_PER_SEC)}/s`, { key: peer, bytesPerSec: rate })
+  )
+}
+
+/** Shows which room members volunteer as relays (listen). */
+export function showRoomRelays(relays: RoomRelays, ui: ChatUi, nameOf: (hex: string) => string): void {
+  relays.on('volunteer', (member, relayKey) =>
+    ui.relay('volunteer', `${nameOf(member)} (${member.slice(0, 8)}) volunteers as a relay for this room (relay ${relayKey.slice(0, 8)}): newcomers who cannot reach this listener directly come through it`, {
+      key: member,
+      name: nameOf(member),
+      relayKey
+    })
+  )
+  relays.on('volunteer-gone', (member, relayKey) =>
+    ui.relay('volunteer-gone', `${nameOf(member)}'s relay (${relayKey.slice(0, 8)}) is no longer listed for this room`, { key: member, name: nameOf(member), relayKey })
+  )
 }
 
 /** Lets the UI show a fatal error its own way; the top level then prints nothing more. */
@@ -233,6 +285,9 @@ export class PipeUi implements ChatUi {
   notice(text: string): void {
     this.opts.output.notice(text)
   }
+  relay(_event: string, text: string): void {
+    this.notice(text)
+  }
   delivered(): void {}
   confirmed(): void {}
   pending(peer: Sender, lines: OwnLine[]): void {
@@ -275,7 +330,7 @@ export class JsonUi implements ChatUi {
 
   /** The same fields for a peer in every event that describes one. */
   private peer(peer: PeerInfo): Record<string, unknown> {
-    return { key: peer.key, name: peer.name, address: peer.address, path: peer.path, relay: peer.relay, rttMs: peer.rttMs }
+    return { key: peer.key, name: peer.name, address: peer.address, path: peer.path, relay: peer.relay, ...(peer.relayName ? { relayName: peer.relayName } : {}), rttMs: peer.rttMs }
   }
 
   stage(stage: Stage, detail: string): void {
@@ -306,6 +361,9 @@ export class JsonUi implements ChatUi {
   }
   notice(text: string): void {
     this.emit('notice', { text })
+  }
+  relay(event: string, text: string, fields: Record<string, unknown> = {}): void {
+    this.emit('relay', { event, ...fields, text })
   }
   /** One `sent` event per line, with its sequence number (and, on a listener, who it went to). */
   sent(lines: Uint8Array[], sent: Sent): void {
@@ -556,6 +614,10 @@ export class InteractiveUi implements ChatUi {
     }
     this.system(sanitizeText(text))
   }
+  relay(_event: string, text: string): void {
+    this.notice(text)
+  }
+
 
   block(text: string): void {
     this.print(text.replace(/\n$/, ''))

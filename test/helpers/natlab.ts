@@ -33,6 +33,10 @@ export interface NatLabOptions {
   sameLan?: boolean
   /** Adds a host, pub (203.0.113.5), on the internet segment with no NAT in front of it. */
   openHost?: boolean
+  /** Adds a third home, home3 (192.168.3.2), behind its own router rtr3 (203.0.113.13) with this NAT. */
+  nat3?: NatKind
+  /** Adds a fourth home, home4 (192.168.4.2), behind rtr4 (203.0.113.14). */
+  nat4?: NatKind
 }
 
 export interface NatLabNamespaces {
@@ -45,6 +49,11 @@ export interface NatLabNamespaces {
   home1b?: string
   /** Only with `openHost`. */
   pub?: string
+  /** Only with `nat3` / `nat4`. */
+  rtr3?: string
+  home3?: string
+  rtr4?: string
+  home4?: string
 }
 
 export type NatLabHost = keyof NatLabNamespaces
@@ -55,9 +64,9 @@ export interface NatLab {
   /** The "internet" host on the inet bridge, where the DHT and the relay run. */
   inetHost: string
   /** The routers' public (WAN) addresses, as the internet sees the homes. */
-  wan: { rtr1: string; rtr2: string }
-  /** The homes' private addresses (home1b only with `sameLan`). */
-  lan: { home1: string; home2: string; home1b?: string }
+  wan: { rtr1: string; rtr2: string; rtr3?: string; rtr4?: string }
+  /** The homes' private addresses (home1b only with `sameLan`, home3/home4 with `nat3`/`nat4`). */
+  lan: { home1: string; home2: string; home1b?: string; home3?: string; home4?: string }
   /** Milliseconds the namespaces, links and rules took to set up. */
   setupMs: number
   /** Runs `cmd ...args` inside a namespace (a lab host name or a full namespace name), as a Proc. */
@@ -242,7 +251,17 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
   reapStaleNatLabs()
   installExitHook()
 
-  const hosts = ['inet', 'rtr1', 'rtr2', 'home1', 'home2', ...(opts.sameLan ? (['home1b'] as const) : []), ...(opts.openHost ? (['pub'] as const) : [])]
+  const hosts = [
+    'inet',
+    'rtr1',
+    'rtr2',
+    'home1',
+    'home2',
+    ...(opts.sameLan ? (['home1b'] as const) : []),
+    ...(opts.openHost ? (['pub'] as const) : []),
+    ...(opts.nat3 ? (['rtr3', 'home3'] as const) : []),
+    ...(opts.nat4 ? (['rtr4', 'home4'] as const) : [])
+  ]
   const existing = new Set(listNetns())
   let id = ''
   do id = `${NAME_PREFIX}${process.pid % 10000}-${counter++}`
@@ -254,7 +273,9 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     home1: `${id}-home1`,
     home2: `${id}-home2`,
     ...(opts.sameLan ? { home1b: `${id}-home1b` } : {}),
-    ...(opts.openHost ? { pub: `${id}-pub` } : {})
+    ...(opts.openHost ? { pub: `${id}-pub` } : {}),
+    ...(opts.nat3 ? { rtr3: `${id}-rtr3`, home3: `${id}-home3` } : {}),
+    ...(opts.nat4 ? { rtr4: `${id}-rtr4`, home4: `${id}-home4` } : {})
   }
   const lab: LabState = { id, names: [], procs: new Set(), destroyed: false }
   liveLabs.add(lab)
@@ -288,7 +309,9 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
 
     const routers = [
       { rtr: ns.rtr1, home: ns.home1, wan: '203.0.113.11', net: '192.168.1', kind: opts.nat1, port: 'rtr1' },
-      { rtr: ns.rtr2, home: ns.home2, wan: '203.0.113.12', net: '192.168.2', kind: opts.nat2, port: 'rtr2' }
+      { rtr: ns.rtr2, home: ns.home2, wan: '203.0.113.12', net: '192.168.2', kind: opts.nat2, port: 'rtr2' },
+      ...(opts.nat3 ? [{ rtr: ns.rtr3!, home: ns.home3!, wan: '203.0.113.13', net: '192.168.3', kind: opts.nat3, port: 'rtr3' }] : []),
+      ...(opts.nat4 ? [{ rtr: ns.rtr4!, home: ns.home4!, wan: '203.0.113.14', net: '192.168.4', kind: opts.nat4, port: 'rtr4' }] : [])
     ]
     for (const r of routers) {
       // WAN: veth 'wan' in the router, its peer enslaved to the inet bridge.
@@ -353,13 +376,24 @@ export async function createNatLab(opts: NatLabOptions): Promise<NatLab> {
     return p
   }
 
-  const wan = { rtr1: '203.0.113.11', rtr2: '203.0.113.12' }
+  const wan: NatLab['wan'] = {
+    rtr1: '203.0.113.11',
+    rtr2: '203.0.113.12',
+    ...(opts.nat3 ? { rtr3: '203.0.113.13' } : {}),
+    ...(opts.nat4 ? { rtr4: '203.0.113.14' } : {})
+  }
   return {
     id,
     ns,
     inetHost: INET_HOST,
     wan,
-    lan: { home1: '192.168.1.2', home2: '192.168.2.2', ...(opts.sameLan ? { home1b: '192.168.1.3' } : {}) },
+    lan: {
+      home1: '192.168.1.2',
+      home2: '192.168.2.2',
+      ...(opts.sameLan ? { home1b: '192.168.1.3' } : {}),
+      ...(opts.nat3 ? { home3: '192.168.3.2' } : {}),
+      ...(opts.nat4 ? { home4: '192.168.4.2' } : {})
+    },
     setupMs,
     exec,
     node: (where, args, env = {}) => exec(where, process.execPath, args, env),

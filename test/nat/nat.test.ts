@@ -537,3 +537,126 @@ describe.skipIf(!support.ok)('NAT lab, two machines on one LAN', () => {
     await tenConnects(true)
   }, 240_000)
 })
+
+// ---------------------------------------------------------------------------
+// Issue 11, point 1: room members relay for each other, with no flag anywhere.
+// ---------------------------------------------------------------------------
+describe.skipIf(!support.ok)('NAT lab, room members relay for newcomers', () => {
+  type Home = 'inet' | 'home1' | 'home2' | 'home3' | 'home4'
+  const cli = (l: NatLab, where: Home, args: string[]) => l.node(where, [BIN, ...args], tempHome().env)
+  const VOLUNTEERING = /volunteering as a relay for this room \(relay ([0-9a-f]{64})\)/
+  /** Relayed connects through a volunteer per run; `VOLUNTEER_CONNECTS=100` for the by-hand proof. */
+  const CONNECTS = Number(process.env.VOLUNTEER_CONNECTS ?? 30)
+
+  /**
+   * Listener (home1) and newcomer (home2) behind randomizing NATs, a member
+   * (home3, and with `second` another in home4) behind a consistent NAT,
+   * already in the room and volunteering. Nobody passes a relay flag.
+   */
+  async function threeHomes(second = false) {
+    lab = await createNatLab({ nat1: 'random', nat2: 'random', nat3: 'consistent', ...(second ? { nat4: 'consistent' as const } : {}) })
+    const l = lab
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    const bootstrap = (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+    const listener = cli(l, 'home1', ['listen', '--bootstrap', bootstrap])
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 20_000))[1]!
+    const members: Array<{ proc: Proc; relayKey: string }> = []
+    for (const home of second ? (['home3', 'home4'] as const) : (['home3'] as const)) {
+      // The listener, behind a randomizing NAT, may start a hole punch with a new peer only 20 s
+      // after its last one (hyperdht), here its link to the first volunteer's relay: before that, the
+      // second member would come in through the first one's relay (right, but not this scenario).
+      if (members.length > 0) await new Promise((r) => setTimeout(r, 21_000))
+      const proc = cli(l, home, ['connect', key, '--bootstrap', bootstrap])
+      await proc.waitFor(`connected to ${key} (direct`, 'stderr', 30_000)
+      const relayKey = (await proc.waitFor(VOLUNTEERING, 'stderr', 30_000))[1]!
+      // The listener has read its record and lists its relay for newcomers.
+      await listener.waitFor(`volunteers as a relay for this room (relay ${relayKey.slice(0, 8)})`, 'stderr', 60_000)
+      members.push({ proc, relayKey })
+    }
+    return { l, bootstrap, listener, key, members }
+  }
+
+  it('three homes: the newcomer, with no flags, chats with the listener through the member\'s relay, 200 lines each way in order, 10 runs', async () => {
+    const { l, bootstrap, listener, key, members } = await threeHomes()
+    const relay8 = members[0]!.relayKey.slice(0, 8)
+    const firstLineMs: number[] = []
+    for (let run = 0; run < 10; run++) {
+      const started = Date.now()
+      const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap])
+      client.write(`newcomer ${run} line 0\n`)
+      // Both sides' path indicators name the member's relay.
+      await client.waitFor(`connected to ${key} (relayed through ${relay8} (a room member's relay), `, 'stderr', 60_000).catch((err) => {
+        throw new Error(`${err.message}\n--- member ---\n${members[0]!.proc.stderr}\n--- listener ---\n${listener.stderr}`)
+      })
+      const joined = new RegExp(`joined \\([0-9a-f]{64}\\) via relayed through ${relay8} \\(\\S+'s relay\\), `)
+      await listener.waitFor(`newcomer ${run} line 0\n`, 'stdout', 30_000)
+      firstLineMs.push(Date.now() - started)
+      expect(listener.stderr.split('\n').filter((s) => joined.test(s)).length).toBe(run + 1)
+      for (let i = 1; i < 200; i++) client.write(`newcomer ${run} line ${i}\n`)
+      for (let i = 0; i < 200; i++) listener.write(`listener ${run} line ${i}\n`)
+      await client.waitFor(`listener ${run} line 199\n`, 'stdout', 60_000)
+      await listener.waitFor(`newcomer ${run} line 199\n`, 'stdout', 60_000)
+      client.end()
+      expect(await exitOf(client, 30_000), client.stderr).toBe(0)
+      // In order, none missing, none twice.
+      const got = client.stdout.split('\n').filter((s) => s.startsWith(`listener ${run} `))
+      expect(got).toEqual(Array.from({ length: 200 }, (_, i) => `listener ${run} line ${i}`))
+      const heard = listener.stdout
+        .split('\n')
+        .map((s) => s.replace(/^\[[^\]]*\] /, ''))
+        .filter((s) => s.startsWith(`newcomer ${run} `))
+      expect(heard).toEqual(Array.from({ length: 200 }, (_, i) => `newcomer ${run} line ${i}`))
+    }
+    // The member shows what it relays.
+    expect(members[0]!.proc.stderr.match(/(?<!stopped )relaying for /g)?.length).toBeGreaterThanOrEqual(10)
+    const sorted = [...firstLineMs].sort((a, b) => a - b)
+    console.info(`three homes, time to first line through a volunteer: median ${sorted[5]} ms, max ${sorted[9]} ms (${firstLineMs.join(', ')})`)
+  }, 600_000)
+
+  it(`relayed connects through a volunteer succeed in a row (${CONNECTS})`, async () => {
+    const { l, bootstrap, listener, key, members } = await threeHomes()
+    const relay8 = members[0]!.relayKey.slice(0, 8)
+    let ok = 0
+    let retried = 0
+    const failures: string[] = []
+    const started = Date.now()
+    for (let i = 0; i < CONNECTS; i++) {
+      const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap])
+      client.end(`line ${i}\n`)
+      const code = await exitOf(client, 60_000)
+      const relayed = client.stderr.includes(`(relayed through ${relay8} (a room member's relay)`)
+      if (client.stderr.includes('trying again')) retried++
+      if (code === 0 && relayed) ok++
+      else failures.push(`#${i} exit ${code}${relayed ? '' : ' (not relayed)'}: ${client.stderr.trim().split('\n').slice(-2).join(' | ')}`)
+    }
+    if (failures.length === 0) expect(listener.stdout).toContain(`line ${CONNECTS - 1}\n`)
+    console.info(`relayed connects through a volunteer: ${ok}/${CONNECTS} (${retried} after a pairing retry) in ${Math.round((Date.now() - started) / 1000)} s${failures.length ? `\n${failures.join('\n')}` : ''}`)
+    expect(failures).toEqual([])
+  }, Math.max(300_000, CONNECTS * 20_000))
+
+  it('the volunteer leaves: the relayed newcomer is told and comes back through the other volunteer; with none left it says why', async () => {
+    const { l, bootstrap, listener, key, members } = await threeHomes(true)
+    const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap, '--reconnect'])
+    const first = (await client.waitFor(/connected to [0-9a-f]{64} \(relayed through ([0-9a-f]{8}) \(a room member's relay\)/, 'stderr', 60_000))[1]!
+    const using = members.find((m) => m.relayKey.startsWith(first))!
+    const other = members.find((m) => m !== using)!
+    client.write('before\n')
+    await listener.waitFor('before\n', 'stdout', 15_000)
+
+    using.proc.kill('SIGINT')
+    expect(await exitOf(using.proc)).toBe(0)
+    // Told at once that its relay stopped, then back through the other volunteer.
+    await client.waitFor(`connection lost: relay ${first} stopped relaying`, 'stderr', 15_000)
+    await client.waitFor(`reconnected to ${key} (relayed through ${other.relayKey.slice(0, 8)} (a room member's relay)`, 'stderr', 60_000)
+    client.write('after\n')
+    await listener.waitFor('after\n', 'stdout', 15_000)
+
+    // The last volunteer leaves: nobody can relay; the newcomer says exactly why.
+    other.proc.kill('SIGINT')
+    expect(await exitOf(other.proc)).toBe(0)
+    await client.waitFor(`connection lost: relay ${other.relayKey.slice(0, 8)} stopped relaying`, 'stderr', 15_000)
+    await client.waitFor(/could not connect \(hole punching failed: .*no member of the room volunteers as a relay now.*--relay-through.*\); retrying in/, 'stderr', 90_000)
+    client.kill('SIGINT')
+    await exitOf(client)
+  }, 300_000)
+})
