@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { Backoff } from './backoff.js'
 import { Conversation, type SendResult } from './conversation.js'
-import { ChatError, EXIT, explainHolepunchFailure, relayCouldHelp, relayPairingFailed } from './errors.js'
+import { ChatError, EXIT, explainHolepunchFailure, fromDhtError, relayCouldHelp, relayPairingFailed } from './errors.js'
 import type { Line } from './framing.js'
 import { toHex } from './keys.js'
 import { watchLanPings } from './network.js'
@@ -36,6 +36,14 @@ const VOLUNTEER_BUSY_RETRIES = 8
 const VOLUNTEER_RETRY_WAIT_MS = 5000
 /** A volunteer relay that just stopped relaying for us is not tried again for this long (the listener's list may still name it). */
 const GONE_RELAY_AVOID_MS = 60_000
+/**
+ * When the peer has our public address (one router) and did not answer on
+ * the LAN, the patched hyperdht punches to that shared public address: it
+ * works through a router with hairpin NAT, within a LAN round trip or two.
+ * This long after the silent LAN ping, the attempt is given up (else it
+ * would take hyperdht's ~10 s more), and the error names the peer's firewall.
+ */
+const LAN_FALLBACK_MS = 3000
 /** How long to wait for the bootstrap walk's verdict before blaming the peer for a failed dial. */
 const JOIN_VERDICT_MS = 10_000
 
@@ -229,12 +237,21 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       })
       peer.on('lines', (lines) => this.emit('lines', peer.sender(), lines))
       peer.on('drain', () => this.emit('drain'))
+      let lanFallback: NodeJS.Timeout | undefined
+      const stopLanWatch = lanPings.onSilent(() => {
+        lanFallback ??= setTimeout(() => {
+          if (!peer.heardFromPeer) peer.destroy(fromDhtError({ code: 'HOLEPUNCH_ABORTED' }))
+        }, LAN_FALLBACK_MS)
+      })
 
       let failure: ChatError | null = null
       try {
         await Promise.race([ready, this.finished])
       } catch (err) {
         failure = err as ChatError
+      } finally {
+        stopLanWatch()
+        clearTimeout(lanFallback)
       }
       if (this.outcome) {
         peer.destroy()

@@ -168,6 +168,8 @@ interface Pinger {
 export interface LanPings {
   /** The last LAN address (host:port) that did not answer a ping started at or after `since`, or null. */
   silentSince(since: number): string | null
+  /** Calls `listener` whenever a LAN address does not answer; returns a function that stops it. */
+  onSilent(listener: (address: string) => void): () => void
 }
 
 /**
@@ -185,6 +187,7 @@ export interface LanPings {
 export function watchLanPings(dht: DHTClass, now: () => number = Date.now): LanPings {
   const node = dht as unknown as Pinger
   let silent: { at: number; address: string } | null = null
+  const listeners = new Set<(address: string) => void>()
   const ping = node.ping
   if (typeof ping === 'function') {
     node.ping = (to: HostPort, opts?: unknown) => {
@@ -193,11 +196,18 @@ export function watchLanPings(dht: DHTClass, now: () => number = Date.now): LanP
         const at = now()
         pending.catch(() => {
           silent = { at, address: `${to.host}:${to.port}` }
+          for (const listener of listeners) listener(silent.address)
         })
       }
       return pending
     }
   }
-  return { silentSince: (since) => (silent && silent.at >= since ? silent.address : null) }
+  return {
+    silentSince: (since) => (silent && silent.at >= since ? silent.address : null),
+    onSilent: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    }
+  }
 }
 
