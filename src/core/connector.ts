@@ -238,7 +238,10 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       peer.on('lines', (lines) => this.emit('lines', peer.sender(), lines))
       peer.on('drain', () => this.emit('drain'))
       let lanFallback: NodeJS.Timeout | undefined
-      const stopLanWatch = lanPings.onSilent(() => {
+      // Only this attempt's own LAN ping, and only on a direct attempt (a relayed one does not punch to the LAN).
+      const direct = !viaRelay
+      const stopLanWatch = lanPings.onSilent((_address, at) => {
+        if (!direct || at < attemptStart) return
         lanFallback ??= setTimeout(() => {
           if (!peer.heardFromPeer) peer.destroy(fromDhtError({ code: 'HOLEPUNCH_ABORTED' }))
         }, LAN_FALLBACK_MS)
@@ -286,7 +289,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         }
         if (!viaRelay && relayCouldHelp(failure)) {
           // Read the room's list now: it changes as members come and go.
-          await lookForVolunteers()
+          await Promise.race([lookForVolunteers(), this.finished])
           if (this.outcome) break
           if (relays.length > 0) {
             viaRelay = true

@@ -160,6 +160,10 @@ export function resolveRelays(flags: string[] | undefined, env: NodeJS.ProcessEn
 // RFC 1918, link-local and carrier-grade NAT (RFC 6598) IPv4 addresses.
 const PRIVATE_IPV4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/
 
+function isDhtNode(dht: DHTClass, to: HostPort): boolean {
+  return dht.toArray().some((node) => node.host === to.host && node.port === to.port)
+}
+
 /** dht-rpc's ping, not in hyperdht's typings. */
 interface Pinger {
   ping?: (to: HostPort, opts?: unknown) => Promise<unknown>
@@ -168,8 +172,8 @@ interface Pinger {
 export interface LanPings {
   /** The last LAN address (host:port) that did not answer a ping started at or after `since`, or null. */
   silentSince(since: number): string | null
-  /** Calls `listener` whenever a LAN address does not answer; returns a function that stops it. */
-  onSilent(listener: (address: string) => void): () => void
+  /** Calls `listener` whenever a LAN address does not answer (with when its ping started); returns a function that stops it. */
+  onSilent(listener: (address: string, at: number) => void): () => void
 }
 
 /**
@@ -181,22 +185,24 @@ export interface LanPings {
  * (patches/hyperdht+6.34.0.patch; 6.32.0 gave up at once). Watches the
  * node's pings to private addresses so
  * the error can say what happened: the peer is on this LAN and does not
- * answer there. Nothing else on a connecting node pings a private address
- * without options. Observes only: the pings run as before.
+ * answer there. The only other pings without options to a private address
+ * go to DHT nodes (a volunteer's announcer), which are left out. Observes
+ * only: the pings run as before.
  */
 export function watchLanPings(dht: DHTClass, now: () => number = Date.now): LanPings {
   const node = dht as unknown as Pinger
   let silent: { at: number; address: string } | null = null
-  const listeners = new Set<(address: string) => void>()
+  const listeners = new Set<(address: string, at: number) => void>()
   const ping = node.ping
   if (typeof ping === 'function') {
     node.ping = (to: HostPort, opts?: unknown) => {
       const pending = ping.call(dht, to, opts)
-      if (opts === undefined && PRIVATE_IPV4.test(to.host)) {
+      // A node with a server (a volunteer relay) also pings DHT nodes without options: those are not the peer.
+      if (opts === undefined && PRIVATE_IPV4.test(to.host) && !isDhtNode(dht, to)) {
         const at = now()
         pending.catch(() => {
           silent = { at, address: `${to.host}:${to.port}` }
-          for (const listener of listeners) listener(silent.address)
+          for (const listener of listeners) listener(silent.address, at)
         })
       }
       return pending

@@ -167,13 +167,15 @@ export class RelayService extends EventEmitter<RelayServiceEvents> {
       const waiting = this.waiting.get(token)
       if (fromListener) {
         if (this.relay.stats.pairings.active >= policy.maxPairs) {
+          // Full. The listener's session carries all its pairs through this
+          // relay (one shared link): leave it be and drop just this request
+          // (hyperdht gives up on it after 15 s); the newcomer's half goes.
           if (waiting) {
             this.waiting.delete(token)
             clearTimeout(waiting.timer)
             this.emit('refused', waiting.peer, 'full')
             waiting.session.destroy()
           } else this.emit('refused', peer, 'full')
-          session.destroy()
           return
         }
         deliver()

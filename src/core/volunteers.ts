@@ -55,6 +55,8 @@ const REPUBLISH_MS = 10 * 60_000
 const LINK_OPEN_TIMEOUT_MS = 30_000
 const LINK_RETRY_MS = 5000
 const LINK_KEEP_ALIVE_MS = 5000
+/** A link whose volunteer is no longer listed is closed once no relayed connection has used it for this long (a member that reconnects keeps its link). */
+const LINK_IDLE_CLOSE_MS = 30_000
 /** How long a newcomer waits for the listener's list. */
 const FIND_TIMEOUT_MS = 10_000
 
@@ -94,6 +96,11 @@ function nextSeq(now: number): number {
   return lastSeq
 }
 
+/** Re-emits what a relay does (RelayServiceEvents) on another emitter. */
+function forwardRelayEvents(from: EventEmitter, to: EventEmitter): void {
+  for (const event of ['paired', 'unpaired', 'refused', 'cut'] as const) from.on(event, (...args: unknown[]) => to.emit(event, ...args))
+}
+
 /** Whether this node's network lets peers reach a relay on it: open or consistent NAT, as `doctor` classifies. */
 export function relayEligibility(dht: DHT): { ok: true } | { ok: false; reason: string } {
   if (dht.randomized) return { ok: false, reason: 'this machine is behind a randomizing NAT (a new public port per destination), which peers cannot reach reliably' }
@@ -117,9 +124,7 @@ export class RelayVolunteer extends EventEmitter<RelayServiceEvents> {
   ) {
     super()
     this.service = new RelayService(dht, relayKeyPair, { onlyFor: listenerKey, ...limits })
-    for (const event of ['paired', 'unpaired', 'refused', 'cut'] as const) {
-      this.service.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args))
-    }
+    forwardRelayEvents(this.service, this)
   }
 
   get relayKey(): Buffer {
@@ -157,6 +162,7 @@ interface ClientCache {
 interface RelayClient {
   pair(isInitiator: boolean, token: Buffer, stream: unknown): unknown
   unpair(token: Buffer): void
+  once?(event: 'close', listener: () => void): unknown
 }
 
 /**
@@ -174,12 +180,18 @@ class RelayLink {
   readonly socket: NoiseStream
   private readonly client: RelayClient
   readonly opened: Promise<boolean>
+  /** Relayed connections using the link now. */
+  views = 0
+  /** RoomRelays watches its end. */
+  watched = false
 
   constructor(connect: (key: Buffer) => NoiseStream, relayKey: Buffer) {
     this.socket = connect(relayKey)
     this.socket.on('error', () => {})
     this.socket.setKeepAlive(LINK_KEEP_ALIVE_MS)
     this.client = (relayModule as unknown as { Client: ClientCache }).Client.from(this.socket, { id: this.socket.publicKey })
+    // The relay closed our session (its channel), the socket aside: the link is no use any more.
+    this.client.once?.('close', () => this.socket.destroy())
     this.opened = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), LINK_OPEN_TIMEOUT_MS)
       timer.unref()
@@ -199,8 +211,12 @@ class RelayLink {
   view(): NoiseStream {
     const { socket, client } = this
     let token: Buffer | null = null
+    let released = false
+    this.views++
     const release = () => {
       // This connection is done with the relay (ended, failed, or moved to a direct path).
+      if (!released) this.views--
+      released = true
       if (token && !socket.destroyed) {
         try {
           client.unpair(token)
@@ -301,12 +317,9 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
     if (member.timer) clearTimeout(member.timer)
     if (member.relay) {
       const hex = toHex(member.relay)
-      if (![...this.members].some((m) => m.relay?.equals(member.relay!))) {
-        this.links.get(hex)?.close()
-        this.links.delete(hex)
-      }
       this.emit('volunteer-gone', member.hex, hex)
       this.schedulePublish()
+      this.closeWhenUnused(hex)
     }
   }
 
@@ -354,6 +367,23 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
     return true
   }
 
+  /**
+   * Closes the link to a relay nobody lists any more, once no relayed
+   * connection uses it: closing it ends the listener's session at the relay,
+   * and with it every pair still going through it. Kept meanwhile: a member
+   * that reconnects gets its old link back, without another hole punch.
+   */
+  private closeWhenUnused(hex: string): void {
+    const timer = setTimeout(() => {
+      const link = this.links.get(hex)
+      if (!link || [...this.members].some((m) => m.relay && toHex(m.relay) === hex)) return
+      if (link.views > 0 && link.alive) return this.closeWhenUnused(hex)
+      link.close()
+      this.links.delete(hex)
+    }, LINK_IDLE_CLOSE_MS)
+    timer.unref()
+  }
+
   /** Opens (or reuses) the link to a relay, trying again while the member is here; false when it is gone. */
   private async link(relay: Buffer, member: Member): Promise<boolean> {
     const hex = toHex(relay)
@@ -365,11 +395,18 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
       }
       // A first attempt can be refused while hyperdht's random-punch pause runs (see RelayLink).
       if (await link.opened) break
-      if (member.gone || this.closed) return false
+      if (member.gone || this.closed) break
       await new Promise((resolve) => setTimeout(resolve, LINK_RETRY_MS).unref())
-      if (member.gone || this.closed) return false
+      if (member.gone || this.closed) break
+    }
+    if (member.gone || this.closed) {
+      // Nobody to list it for: do not leave a link behind.
+      this.closeWhenUnused(hex)
+      return false
     }
     const live = this.links.get(hex)!
+    if (live.watched) return true
+    live.watched = true
     // The link died (the volunteer stopped, or its network went): the relay
     // is no longer listed; a member still here is looked at again later.
     live.socket.once('close', () => {
@@ -382,7 +419,7 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
         this.check(m, 0)
       }
     })
-    return !member.gone && !this.closed
+    return true
   }
 
   private async announced(key: Buffer): Promise<boolean> {
@@ -505,11 +542,16 @@ export class MemberRelay extends EventEmitter<MemberRelayEvents> {
         const punch = this.dht as unknown as { _randomPunchInterval?: number }
         if (typeof punch._randomPunchInterval === 'number') punch._randomPunchInterval = Math.min(punch._randomPunchInterval, VOLUNTEER_RANDOM_PUNCH_INTERVAL_MS)
         const volunteer = new RelayVolunteer(this.dht, this.member, this.listenerKey, this.newKeyPair())
-        for (const event of ['paired', 'unpaired', 'refused', 'cut'] as const) {
-          volunteer.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args))
+        forwardRelayEvents(volunteer, this)
+        try {
+          await volunteer.start()
+        } catch (err) {
+          await volunteer.close()
+          throw err
         }
+        // Closed meanwhile: stop what was started.
+        if (this.closed) return void (await volunteer.close())
         this.volunteer = volunteer
-        await volunteer.start()
       }
       if (this.closed) return
       await this.volunteer.publish()
