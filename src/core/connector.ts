@@ -7,7 +7,6 @@ import type { Line } from './framing.js'
 import { toHex } from './keys.js'
 import { watchLanPings } from './network.js'
 import { trackRelaySockets } from './path.js'
-import { RelayLinks } from './relay-links.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, dial, type PeerConnection, type PeerInfo, type Sender } from './session.js'
 
 /**
@@ -222,17 +221,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       const configured = this.opts.relays
       relays = [...configured, ...listed.filter((r) => !configured.some((c) => c.equals(r)))]
     }
-    // Links to volunteers' relays, opened before dialling through one (see RelayLink).
-    const links = this.opts.roomRelays ? new RelayLinks(this.dht) : null
     while (!this.outcome) {
-      const through = viaRelay ? relays[relayIndex % relays.length] : undefined
-      if (links && through && this.volunteers.has(toHex(through))) {
-        // Reach the relay first, on its own: hyperdht would otherwise punch to it while our
-        // connection to the listener punches too, and a node punches one peer at a time.
-        // If it cannot be reached now, hyperdht tries on its own, as for any relay.
-        await Promise.race([links.open(through).opened, this.finished])
-        if (this.outcome) break
-      }
       this.emit('connecting', viaRelay)
       const attemptStart = Date.now()
       const { peer, ready } = dial(this.dht, this.remoteKey, {
@@ -376,7 +365,6 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
     const outcome = await this.finished
     this.live?.destroy()
-    links?.closeAll()
     // Whatever still waits was not delivered: say which lines, exactly.
     this.conversation.close(this.remote)
     return outcome
