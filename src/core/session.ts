@@ -5,6 +5,7 @@ import { ChatError, EXIT, fromDhtError } from './errors.js'
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, encodeLines, type Line } from './framing.js'
 import { toHex } from './keys.js'
 import { RelayAddresses } from './path.js'
+import { safetyWords } from './safety.js'
 import { PeerRateLimiter, type RateLimits } from './ratelimit.js'
 
 export interface PeerEvents {
@@ -41,6 +42,8 @@ export interface PeerInfo {
   relay: string | null
   /** Whose relay it is, when known (a room member's volunteer relay), for the path indicator. */
   relayName?: string | null
+  /** The connection's safety words (see safety.ts): the same on both ends; null before the handshake. */
+  safetyWords?: string[] | null
 }
 
 /** What the UI needs to show a line's sender. */
@@ -209,6 +212,15 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.senderCache = null
   }
 
+  private safetyWordsCache: string[] | null = null
+
+  /** The safety words of this connection, from its Noise handshake hash (null until the handshake is done). */
+  get safetyWords(): string[] | null {
+    const hash = this.stream.handshakeHash
+    if (!this.safetyWordsCache && hash) this.safetyWordsCache = safetyWords(hash)
+    return this.safetyWordsCache
+  }
+
   /** Where the encrypted stream goes and how fast, for /peers and --json. */
   info(): PeerInfo {
     const raw = this.stream.rawStream
@@ -224,7 +236,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       connectedAt: this.connectedAt,
       address,
       rttMs: raw && typeof raw.rtt === 'number' ? raw.rtt : null,
-      name: this.nameOf(this.remoteKeyHex)
+      name: this.nameOf(this.remoteKeyHex),
+      safetyWords: this.safetyWords
     }
   }
 

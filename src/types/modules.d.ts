@@ -72,6 +72,12 @@ declare module 'hyperdht' {
     /** null until the connection is established. */
     readonly rawStream: RawStream | null
     readonly connected: boolean
+    /**
+     * The Noise handshake hash (32 bytes), the same on both ends of one
+     * connection; null until the handshake is done (set before 'open' on a
+     * dialled stream, at creation on one a server hands out).
+     */
+    readonly handshakeHash: Buffer | null
     /** Encrypted bytes handed to the raw stream so far (grows only when the transport takes more). */
     readonly rawBytesWritten: number
     setKeepAlive(ms: number): void
@@ -203,4 +209,11 @@ declare module 'blind-relay' {
   }
   const relay: { Server: typeof Server }
   export default relay
+}
+
+declare module 'sodium-native' {
+  /** BLAKE2b: fills `output` (16–64 bytes) with the hash of `input`, keyed with `key` (16–64 bytes) when given. */
+  export function crypto_generichash(output: Buffer, input: Buffer, key?: Buffer): void
+  const sodium: { crypto_generichash: typeof crypto_generichash }
+  export default sodium
 }

@@ -62,11 +62,26 @@ export function peerColor(keyHex: string): number {
   return PEER_COLORS[(h >>> 0) % PEER_COLORS.length]!
 }
 
+/**
+ * The safety words of a connection, as shown when it opens: `who` names the
+ * peer (a listener has several), `verify` is the command that shows them
+ * again (only where commands are typed: interactive mode).
+ */
+export function formatSafetyWords(words: readonly string[], who: string | null, verify: string | null): string {
+  return `safety words${who ? ` with ${who}` : ''}: ${words.join(' ')} (compare them with the peer's to rule out anyone in the middle${verify ? `; ${verify} shows them again` : ''})`
+}
+
+/** One peer's row of /verify. */
+export function formatVerifyRow(words: readonly string[] | null | undefined, who: string): string {
+  return `safety words with ${who}: ${words ? words.join(' ') : 'not known yet (the connection is not open)'}`
+}
+
 export const HELP_TEXT = [
   'commands:',
   '  /help                 this help',
   '  /peers                connected peers: key, time connected, address, round-trip time',
   '  /send-to <peer> text  send to one peer only (listener; <peer> is a name or key prefix)',
+  '  /verify [peer]        the safety words to compare with the peer (listener: every peer, or one)',
   '  /clear                clear the screen',
   '  /quit                 leave (same as Ctrl+C)',
   '  //text                send a line that starts with "/"'
@@ -79,6 +94,7 @@ export type SlashCommand =
   | { kind: 'quit' }
   | { kind: 'clear' }
   | { kind: 'send-to'; target: string; text: string }
+  | { kind: 'verify'; target: string | null }
   | { kind: 'unknown'; name: string }
   | { kind: 'usage'; message: string }
 
@@ -104,6 +120,11 @@ export function parseInput(line: string): SlashCommand {
       const m = /^(\S+)\s+([^]+)$/.exec(rest)
       if (!m) return { kind: 'usage', message: 'usage: /send-to <peer> text' }
       return { kind: 'send-to', target: m[1]!, text: m[2]! }
+    }
+    case 'verify': {
+      const target = rest.trim()
+      if (/\s/.test(target)) return { kind: 'usage', message: 'usage: /verify [peer]' }
+      return { kind: 'verify', target: target || null }
     }
     default:
       return { kind: 'unknown', name: '/' + name }

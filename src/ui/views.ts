@@ -20,6 +20,8 @@ import {
   formatBytes,
   formatPathSummary,
   formatPeerRow,
+  formatSafetyWords,
+  formatVerifyRow,
   lineNotice,
   parseInput,
   peerColor,
@@ -263,12 +265,15 @@ export class PipeUi implements ChatUi {
   }
   connected(peer: PeerInfo, reconnect = false): void {
     this.notice(`${reconnect ? 'reconnected' : 'connected'} to ${peer.key} (${formatPathSummary(peer)})`)
+    // No /verify here: typed lines are sent as they are.
+    if (peer.safetyWords) this.notice(formatSafetyWords(peer.safetyWords, null, null))
   }
   pathChanged(peer: PeerInfo, before: string): void {
     this.notice(`path to ${peer.name} changed: ${before} → ${formatPathSummary(peer)}`)
   }
   peerJoined(peer: PeerInfo): void {
     this.notice(`${peer.name} joined (${peer.key}) via ${formatPathSummary(peer)}`)
+    if (peer.safetyWords) this.notice(formatSafetyWords(peer.safetyWords, peer.name, null))
   }
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.notice(`${peer.name} left${error ? ` (${error.message})` : ''}`)
@@ -340,13 +345,13 @@ export class JsonUi implements ChatUi {
     this.emit('ready', { publicKey, z32 })
   }
   connected(peer: PeerInfo, reconnect = false): void {
-    this.emit('connected', { remoteKey: peer.key, ...this.peer(peer), reconnect })
+    this.emit('connected', { remoteKey: peer.key, ...this.peer(peer), safetyWords: peer.safetyWords ?? null, reconnect })
   }
   pathChanged(peer: PeerInfo, before: string): void {
     this.emit('path-changed', { ...this.peer(peer), before })
   }
   peerJoined(peer: PeerInfo): void {
-    this.emit('peer-joined', this.peer(peer))
+    this.emit('peer-joined', { ...this.peer(peer), safetyWords: peer.safetyWords ?? null })
   }
   peerLeft(peer: PeerInfo, error: ChatError | null): void {
     this.emit('peer-left', { key: peer.key, name: peer.name, reason: error ? error.message : null })
@@ -580,11 +585,13 @@ export class InteractiveUi implements ChatUi {
 
   connected(peer: PeerInfo, reconnect = false): void {
     this.stopSpinner('succeed', `${reconnect ? 'reconnected' : 'connected'} to ${peer.key} (${formatPathSummary(peer)})`)
+    if (peer.safetyWords) this.system(formatSafetyWords(peer.safetyWords, null, '/verify'))
     if (!reconnect) this.print(this.c.dim('type /help for commands'))
   }
 
   peerJoined(peer: PeerInfo): void {
     this.system(`${this.name(peer)} joined (${peer.key}, ${formatPathSummary(peer)})`)
+    if (peer.safetyWords) this.system(formatSafetyWords(peer.safetyWords, this.name(peer), `/verify ${sanitize(peer.name)}`))
   }
 
   pathChanged(peer: PeerInfo, before: string): void {
@@ -748,6 +755,9 @@ export class InteractiveUi implements ChatUi {
         for (const p of peers) this.print(formatPeerRow(p, this.name(p), now))
         break
       }
+      case 'verify':
+        this.verify(controller, cmd.target)
+        break
       case 'quit':
         controller.quit()
         return
@@ -776,6 +786,19 @@ export class InteractiveUi implements ChatUi {
         break
     }
     this.rl?.prompt()
+  }
+
+  /** /verify [peer]: the safety words of the connection (connect), or of every peer or the one named (listen). */
+  private verify(controller: ChatController, target: string | null): void {
+    const peers = controller.peers()
+    if (peers.length === 0) {
+      this.system(controller.role === 'connect' ? 'not connected: no safety words yet' : 'no peers connected')
+      return
+    }
+    const t = target?.toLowerCase()
+    const shown = t === undefined ? peers : peers.filter((p) => p.key.startsWith(t) || p.name === target)
+    if (shown.length === 0) this.system(`no connected peer matches ${sanitize(JSON.stringify(target))}`)
+    for (const p of shown) this.system(formatVerifyRow(p.safetyWords, this.name(p)))
   }
 
   /**
