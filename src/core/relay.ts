@@ -50,7 +50,7 @@ export interface RelayServiceEvents {
 /** How long a request from anyone but the listener waits for the listener's half of its pair. */
 const OUTSIDER_WAIT_MS = 10_000
 /** The window the rate cap averages over, and how often it is checked. */
-export const RATE_WINDOW_MS = 10_000
+const RATE_WINDOW_MS = 10_000
 const RATE_CHECK_MS = 1000
 
 interface LivePair {

@@ -478,7 +478,7 @@ export async function findRoomRelays(dht: DHT, listener: Buffer, timeoutMs = FIN
 }
 
 export interface MemberRelayEvents extends RelayServiceEvents {
-  /** The member's relay runs and its record is stored (or stored again after a reconnect). */
+  /** The member's relay runs and its record is stored (after a reconnect the record is stored again, silently). */
   volunteering: [relayKey: string]
   /** The member does not volunteer: why (its network). Said once. */
   declined: [reason: string]
@@ -531,6 +531,7 @@ export class MemberRelay extends EventEmitter<MemberRelayEvents> {
 
   private async volunteerNow(): Promise<void> {
     try {
+      const first = !this.volunteer
       if (!this.volunteer) {
         const eligible = relayEligibility(this.dht)
         if (!eligible.ok) {
@@ -555,7 +556,8 @@ export class MemberRelay extends EventEmitter<MemberRelayEvents> {
       }
       if (this.closed) return
       await this.volunteer.publish()
-      if (!this.closed) this.emit('volunteering', toHex(this.volunteer.relayKey))
+      // Said once: after a reconnect the record is only stored again.
+      if (first && !this.closed) this.emit('volunteering', toHex(this.volunteer.relayKey))
     } catch (err) {
       if (!this.closed) this.emit('failed', err instanceof Error ? err.message : String(err))
     }

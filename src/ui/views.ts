@@ -116,15 +116,13 @@ export function showDelivery(conversation: Conversation, ui: ChatUi): void {
 /** Shows what a room member's volunteer relay does (connect). */
 export function showMemberRelay(member: MemberRelay, ui: ChatUi, nameOf: (hex: string) => string): void {
   const who = (hex: string) => `${nameOf(hex)} (${hex.slice(0, 8)})`
-  let announced = false
-  member.on('volunteering', (relayKey) => {
-    // Said once; stored again after every reconnect (JSON says each time).
-    const text = announced
-      ? `volunteer relay record stored again (relay ${relayKey.slice(0, 8)})`
-      : `volunteering as a relay for this room (relay ${relayKey}): a newcomer who cannot reach the listener directly may come through this machine, at most ${VOLUNTEER_MAX_PAIRS} at once, ${formatBytes(VOLUNTEER_MAX_BYTES_PER_SEC)}/s each; it sees only encrypted bytes (--no-relay to opt out)`
-    if (!announced || ui instanceof JsonUi) ui.relay('volunteering', text, { relayKey, maxPairs: VOLUNTEER_MAX_PAIRS, maxBytesPerSec: VOLUNTEER_MAX_BYTES_PER_SEC })
-    announced = true
-  })
+  member.on('volunteering', (relayKey) =>
+    ui.relay(
+      'volunteering',
+      `volunteering as a relay for this room (relay ${relayKey}): a newcomer who cannot reach the listener directly may come through this machine, at most ${VOLUNTEER_MAX_PAIRS} at once, ${formatBytes(VOLUNTEER_MAX_BYTES_PER_SEC)}/s each; it sees only encrypted bytes (--no-relay to opt out)`,
+      { relayKey, maxPairs: VOLUNTEER_MAX_PAIRS, maxBytesPerSec: VOLUNTEER_MAX_BYTES_PER_SEC }
+    )
+  )
   member.on('declined', (reason) => ui.relay('declined', `not volunteering as a relay for this room: ${reason}`, { reason }))
   member.on('failed', (message) => ui.relay('failed', `could not volunteer as a relay for this room: ${message}`, { reason: message }))
   member.on('paired', (peer, other, active) =>
