@@ -69,9 +69,15 @@ async function main(argv: string[]): Promise<number> {
     .option('--flood-grace <seconds>', `disconnect a peer kept over its limits this long (default 10; at most ${LIMITS.floodGrace})`, seconds(LIMITS.floodGrace))
     .option('--relay-through <key>', 'pair incoming connections through this relay too (repeatable; env: P2PCHAT_RELAY)', collect)
     .option('--no-relay', "do not list room members' volunteer relays for newcomers who cannot reach this listener directly")
+    .option('--allow-contacts', 'only accept your contacts (re-read when they change), and whoever pairs by invite code')
+    .option('--invite', 'also print a one-time invite code (like 7-orbit-tunnel-maple) that pairs a peer: each side saves the other as a contact')
+    .option('--invite-uses <n>', 'how many peers the code pairs before it is used up (default 1)', counted(1, LIMITS.inviteUses))
+    .option('--invite-expires <minutes>', `the code expires after this many minutes (default 10; at most ${LIMITS.inviteExpires})`, minutes(LIMITS.inviteExpires))
+    .option('--name <name>', 'the contact name you offer to those who pair with you (default: your login name)')
   uiOptions(listenCmd)
     .addHelpText('after', examples([
       ['p2pchat listen', 'announce your key; anyone who has it can join'],
+      ['p2pchat listen --invite --allow-contacts', 'pair by a code you read out; only contacts may join'],
       ['p2pchat listen --allow alice --allow-file ~/friends.txt', 'only these peers may join'],
       ['tail -f build.log | p2pchat listen --no-forward', 'broadcast a log to whoever connects']
     ]))
@@ -82,16 +88,19 @@ async function main(argv: string[]): Promise<number> {
 
   const connectCmd = program
     .command('connect')
-    .description('connect to a listening peer by its public key and chat')
-    .argument('<key>', 'the peer\'s public key (64 hex or 52 z-base-32 characters) or a contact name')
+    .description('connect to a listening peer by invite code, contact name or public key, and chat')
+    .argument('<key>', 'an invite code (7-orbit-tunnel-maple), a contact name, or the peer\'s public key (64 hex or 52 z-base-32 characters)')
     .option('-i, --identity <file>', 'identity file; must exist (default: the default identity if it exists, else a throwaway key)', filePath)
     .addOption(bootstrapOption())
     .option('-t, --timeout <seconds>', `give up connecting after this many seconds, per attempt (default 30; at most ${LIMITS.timeout})`, seconds(LIMITS.timeout), 30)
     .option('--reconnect', 'when the connection drops, keep retrying (with backoff) and resume')
     .option('--relay-through <key>', 'if no direct path can be punched, connect through this relay (repeatable; env: P2PCHAT_RELAY)', collect)
     .option('--no-relay', "do not volunteer as a relay for the room (a member behind an open or consistent NAT relays for newcomers who cannot reach the listener directly)")
+    .option('--name <name>', 'with an invite code: the contact name you offer to the inviter (default: your login name)')
+    .option('--save-as <name>', 'with an invite code: save the inviter under this name (default: the name it offers)')
   uiOptions(connectCmd)
     .addHelpText('after', examples([
+      ['p2pchat connect 7-orbit-tunnel-maple', 'pair by invite code (from listen --invite), then chat; saves a contact'],
       ['p2pchat connect alice', 'chat with a contact (see: p2pchat contacts add)'],
       ["printf 'backup done\\n' | p2pchat connect KEY", 'send a line from a script; exits 0 once delivered'],
       ['p2pchat connect KEY --reconnect --relay-through RELAYKEY', 'stay connected, through a relay if needed']
@@ -165,7 +174,7 @@ async function main(argv: string[]): Promise<number> {
     ]))
     .action(async (_opts, cmd: Command) => {
       // Bare `contacts` lists; anything else here is a subcommand that does not exist.
-      if (cmd.args.length > 0) throw ChatError.usage(`unknown command 'contacts ${cmd.args[0]}' (use: add, list, remove)`)
+      if (cmd.args.length > 0) throw ChatError.usage(`unknown command 'contacts ${cmd.args[0]}' (use: add, list, rename, remove)`)
       await contactsList()
     })
   contacts
@@ -193,6 +202,20 @@ async function main(argv: string[]): Promise<number> {
       ["p2pchat contacts list | cut -f1", 'just the names']
     ]))
     .action(contactsList)
+  contacts
+    .command('rename')
+    .allowExcessArguments(false)
+    .description('give a contact another name (e.g. one saved by pairing)')
+    .argument('<name>')
+    .argument('<new-name>')
+    .addHelpText('after', examples([
+      ['p2pchat contacts rename bob-2 bob-laptop', 'after pairing saved a second bob'],
+      ['p2pchat contacts', 'check the result']
+    ]))
+    .action(async (name: string, to: string) => {
+      const { contactsRename } = await import('./commands/contacts.js')
+      exitCode = await contactsRename(name, to, await ctx())
+    })
   contacts
     .command('remove')
     .allowExcessArguments(false)
@@ -304,8 +327,28 @@ const LIMITS = {
   timeout: 86_400,
   floodGrace: 3600,
   statsInterval: 86_400,
-  statsIntervalMin: 0.1
+  statsIntervalMin: 0.1,
+  inviteUses: 1000,
+  inviteExpires: 10_080
 } as const
+
+/** A whole number option from min to max. */
+function counted(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`)
+    return n
+  }
+}
+
+/** A duration in minutes: plain decimal, 0 < n ≤ max. */
+function minutes(max: number): (value: string) => number {
+  return (value) => {
+    const n = /^(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`expected a positive number of minutes, at most ${max}`)
+    return n
+  }
+}
 
 /** A duration option: plain decimal seconds, min < n ≤ max (no hex, exponents, Infinity or NaN). */
 function seconds(max: number, min = 0): (value: string) => number {

@@ -1,6 +1,7 @@
 import { ChatError } from '../core/errors.js'
-import { defaultIdentityPath, generateIdentity, loadIdentity, type Identity } from '../core/identity.js'
-import { loadContacts } from '../core/contacts.js'
+import { defaultIdentityPath, generateIdentity, loadIdentity, loadOrCreateIdentity, type Identity } from '../core/identity.js'
+import { defaultOfferedName, loadContacts, rememberPeer, validateContactName, type Contacts } from '../core/contacts.js'
+import { looksLikeInviteCode, parseInviteCode, redeemInvite, type InviteCode } from '../core/invite.js'
 import { Connector } from '../core/connector.js'
 import { toHex } from '../core/keys.js'
 import { leaveNetwork, openNode, resolveNetwork, resolveRelays } from '../core/network.js'
@@ -21,6 +22,10 @@ export interface ConnectOptions {
   relayThrough?: string[]
   /** false with --no-relay: do not volunteer as a relay for the room. */
   relay?: boolean
+  /** Invite codes: the name we offer to the inviter (default: the login name). */
+  name?: string
+  /** Invite codes: the name to save the inviter under (default: the name it offers). */
+  saveAs?: string
 }
 
 export async function connect(keyArg: string, opts: ConnectOptions, ctx: CommandContext): Promise<number> {
@@ -32,14 +37,20 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
   const { output } = ctx
   // Validate everything before touching the network.
   const contacts = await loadContacts(contactsPath(ctx))
-  const remoteKey = contacts.resolve(keyArg)
+  const invite = inviteCodeOf(keyArg, contacts)
+  if (!invite && (opts.name !== undefined || opts.saveAs !== undefined)) throw ChatError.usage('--name and --save-as go with an invite code (connect 7-orbit-tunnel-maple)')
+  if (opts.name !== undefined) validateContactName(opts.name)
+  if (opts.saveAs !== undefined) validateContactName(opts.saveAs)
+  let remoteKey = invite ? null : contacts.resolve(keyArg)
   const network = resolveNetwork(opts.bootstrap, ctx.env)
   const relays = resolveRelays(opts.relayThrough, ctx.env, (k) => contacts.resolve(k))
-  const { identity, throwaway } = await chooseIdentity(opts.identity, ctx)
-  const remoteName = contacts.displayName(toHex(remoteKey))
+  // Pairing is for good: it needs a key that stays (created like listen does when there is none).
+  const { identity, throwaway, created } = invite ? await pairingIdentity(opts.identity, ctx) : { ...(await chooseIdentity(opts.identity, ctx)), created: null }
+  let remoteName = remoteKey ? contacts.displayName(toHex(remoteKey)) : ''
 
   const mode = chooseMode(opts, ctx.stdin, output.stdout)
   const ui = await createUi(mode, { output, stdin: ctx.stdin, timestamps: opts.timestamps, sanitize: opts.sanitize })
+  if (created) ui.notice(`created a new identity in ${created} (the inviter saves its key)`)
   if (throwaway) {
     ui.notice(
       "no identity: using a throwaway key for this session; the listener's --allow and contact names cannot recognise it; run 'p2pchat keygen' to get a permanent one"
@@ -53,15 +64,38 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
     // The node's own key is ours too: the relays we go through (and a room
     // member's volunteer relay, which shows whom it relays) see who we are.
     const { dht, joined } = await openNode(network, identity)
+    if (invite) {
+      let paired: Awaited<ReturnType<typeof pair>> | undefined
+      try {
+        paired = await shutdown.race(pair(dht, invite, identity, opts, ctx, ui, relays))
+      } catch (err) {
+        try {
+          // A lookup that found nobody may be our network's fault: then say that instead.
+          if (err instanceof ChatError && err.code === 'INVITE_UNAVAILABLE') await joined
+        } finally {
+          await leaveNetwork(dht)
+        }
+        throw err
+      }
+      if (!paired) {
+        // Stopped (Ctrl+C) while pairing, as a stop while connecting: nothing was saved.
+        await leaveNetwork(dht)
+        ui.stop()
+        ui.closed('stopped before pairing finished')
+        return 0
+      }
+      ;({ remoteKey, remoteName } = paired)
+    }
+    const peerKey = remoteKey!
     // A member of the room relays for newcomers (unless --no-relay); see core/volunteers.ts.
-    const memberRelay = opts.relay !== false ? new MemberRelay(dht, identity, remoteKey, generateIdentity) : null
+    const memberRelay = opts.relay !== false ? new MemberRelay(dht, identity, peerKey, generateIdentity) : null
     try {
-      const connector: Connector = new Connector(dht, remoteKey, {
+      const connector: Connector = new Connector(dht, peerKey, {
         keyPair: identity,
         timeoutMs: opts.timeout * 1000,
         reconnect: Boolean(opts.reconnect),
         relays,
-        roomRelays: () => findRoomRelays(dht, remoteKey),
+        roomRelays: () => findRoomRelays(dht, peerKey),
         relayName: (hex: string): string | null => (connector.isVolunteer(hex) ? "a room member's relay" : null),
         nameOf: (hex) => contacts.displayName(hex),
         joined,
@@ -131,6 +165,52 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
     ui.stop()
     throw showFailure(err, ui)
   }
+}
+
+/** The invite code a connect argument means, if any: a contact's name always wins. */
+function inviteCodeOf(arg: string, contacts: Contacts): InviteCode | null {
+  if (contacts.keyOf(arg.trim()) || !looksLikeInviteCode(arg)) return null
+  return parseInviteCode(arg)
+}
+
+/**
+ * Runs the invite code's PAKE with the inviter, then saves the inviter in our
+ * contacts (never over another key: see rememberPeer). Returns whom to connect to.
+ */
+async function pair(
+  dht: Parameters<typeof redeemInvite>[0],
+  code: InviteCode,
+  identity: Identity,
+  opts: ConnectOptions,
+  ctx: CommandContext,
+  ui: Awaited<ReturnType<typeof createUi>>,
+  relays: Buffer[]
+): Promise<{ remoteKey: Buffer; remoteName: string }> {
+  ui.stage('pairing', `pairing with invite ${code.nameplate}-…: reaching the inviter, proving the words…`)
+  const offered = opts.name ?? defaultOfferedName(ctx.env.USER ?? ctx.env.LOGNAME)
+  const inviter = await redeemInvite(dht, code, { identity, name: offered, timeoutMs: opts.timeout * 1000, relayThrough: relays })
+  const keyHex = toHex(inviter.key)
+  const saved = await rememberPeer(contactsPath(ctx), keyHex, opts.saveAs ?? (inviter.name || 'peer'))
+  const fields = { key: keyHex, name: inviter.name, savedAs: saved.savedAs, offeredAs: offered }
+  if (saved.conflict) {
+    ui.pairing(
+      'contact-key-changed',
+      `the inviter's key ${keyHex} is not the key saved as ${saved.conflict.name} (${saved.conflict.oldKey}): a new identity, or someone else. Saved as ${saved.savedAs}; ${saved.conflict.name} is unchanged (if this really is ${saved.conflict.name}'s new key: p2pchat contacts add ${saved.conflict.name} ${keyHex} --force)`,
+      { ...fields, contact: saved.conflict.name, oldKey: saved.conflict.oldKey },
+      true
+    )
+  }
+  const how = saved.already ? `already saved as contact ${saved.savedAs}` : `saved as contact ${saved.savedAs}`
+  ui.pairing('paired', `paired with ${keyHex} by invite code (${how}; they saved you as ${offered}); next time: p2pchat connect ${saved.savedAs}`, fields)
+  return { remoteKey: inviter.key, remoteName: saved.savedAs }
+}
+
+/** The identity to pair with: --identity, else the default one, created if missing (its path is returned when created). */
+async function pairingIdentity(flag: string | undefined, ctx: CommandContext): Promise<{ identity: Identity; throwaway: false; created: string | null }> {
+  if (flag !== undefined) return { identity: await loadIdentity(flag), throwaway: false, created: null }
+  const file = defaultIdentityPath(ctx.env, ctx.homeDir)
+  const { identity, created } = await loadOrCreateIdentity(file)
+  return { identity, throwaway: false, created: created ? file : null }
 }
 
 async function chooseIdentity(flag: string | undefined, ctx: CommandContext): Promise<{ identity: Identity; throwaway: boolean }> {

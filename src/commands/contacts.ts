@@ -33,3 +33,16 @@ export async function contactsRemove(name: string, ctx: CommandContext): Promise
   ctx.output.notice(`removed ${name}`)
   return 0
 }
+
+export async function contactsRename(from: string, to: string, ctx: CommandContext): Promise<number> {
+  validateContactName(to)
+  await updateContacts(contactsPath(ctx), (contacts) => {
+    const key = contacts.keyOf(from)
+    if (!key) throw new ChatError('UNKNOWN_CONTACT', `no contact named ${JSON.stringify(from)}`, EXIT.USAGE)
+    const taken = contacts.keyOf(to)
+    if (taken && taken !== key) throw new ChatError('CONTACT_EXISTS', `contact ${to} already has key ${taken}: remove it first`, EXIT.USAGE)
+    return { next: contacts.without(from).with(to, key), result: undefined }
+  })
+  ctx.output.notice(`renamed ${from} to ${to}`)
+  return 0
+}

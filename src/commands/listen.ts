@@ -1,7 +1,9 @@
 import { Conversation } from '../core/conversation.js'
 import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core/identity.js'
 import { AllowList } from '../core/allowlist.js'
-import { ContactBook } from '../core/contacts.js'
+import { ContactBook, defaultOfferedName, rememberPeer, validateContactName } from '../core/contacts.js'
+import { ChatError } from '../core/errors.js'
+import { INVITE_DEFAULT_EXPIRES_MS, Invitation } from '../core/invite.js'
 import { toHex, toZ32 } from '../core/keys.js'
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/ratelimit.js'
 import { ChatListener } from '../core/listener.js'
@@ -30,6 +32,14 @@ export interface ListenOptions {
   relayThrough?: string[]
   /** false with --no-relay: list no volunteer relays for newcomers. */
   relay?: boolean
+  /** Accept exactly the keys in the address book (and those paired by invite). */
+  allowContacts?: boolean
+  invite?: boolean
+  inviteUses?: number
+  /** Minutes. */
+  inviteExpires?: number
+  /** The contact name offered to those who pair by invite. */
+  name?: string
 }
 
 /** Test seam: how often (ms) a listener checks that the DHT still holds its announcement (default 30 000). */
@@ -48,6 +58,10 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
   // The address book is re-read when it changes: names follow `contacts add` at once.
   const book = await ContactBook.load(contactsPath(ctx))
   const contacts = { displayName: (hex: string) => book.current.displayName(hex), nameOf: (hex: string) => book.current.nameOf(hex) }
+  if (!opts.invite && (opts.inviteUses !== undefined || opts.inviteExpires !== undefined || opts.name !== undefined)) {
+    throw ChatError.usage('--invite-uses, --invite-expires and --name go with --invite')
+  }
+  if (opts.name !== undefined) validateContactName(opts.name)
   // Resolve the allow list before anything else: a typo must not open the room.
   // Names given with --allow are resolved once, here; names in --allow-file each time it is read.
   const allowList =
@@ -109,8 +123,13 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       // Which members volunteer as relays, listed (signed) for newcomers; see core/volunteers.ts.
       // Made after the tracking above: its links to the relays are tracked when they open.
       const roomRelays = opts.relay !== false ? new RoomRelays(dht, identity) : null
+      // Keys paired by invite code in this run are admitted whatever the allow list says: the code was the invitation.
+      const paired = new Set<string>()
+      const restricted = allowList !== null || opts.allowContacts === true
       const room = new ChatListener(dht, identity, {
-        allow: allowList ? (hex) => allowList.allows(hex) : undefined,
+        allow: restricted
+          ? (hex) => paired.has(hex) || (allowList?.allows(hex) ?? false) || (opts.allowContacts === true && book.current.nameOf(hex) !== undefined)
+          : undefined,
         maxPeers: opts.maxPeers,
         forward: opts.forward !== false,
         limits,
@@ -126,11 +145,13 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       listener = room
 
       let stopping = false
+      let invitation: Invitation | null = null
       // The one way out from here on, whatever the phase: stop reading, then
       // close what was started, in order: peers, unannounce, the DHT node.
       const stop = async (): Promise<number> => {
         stopping = true
         ui.stop()
+        await invitation?.close()
         roomRelays?.close()
         await room.close()
         ui.closed('listener stopped')
@@ -221,11 +242,57 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       const hex = toHex(identity.publicKey)
       const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
       ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)
-      if (allowList) ui.notice(describeAllowList(allowList.size, opts))
+      if (restricted) ui.notice(describeAllowList(allowList?.size ?? 0, book.current.size, opts))
       if (opts.qr) {
         const { renderQr } = await import('../ui/qr.js')
         ui.notice('scan to get the key:')
         ui.block(renderQr(hex))
+      }
+      if (opts.invite) {
+        const uses = opts.inviteUses ?? 1
+        const expiresMs = opts.inviteExpires !== undefined ? Math.round(opts.inviteExpires * 60_000) : INVITE_DEFAULT_EXPIRES_MS
+        const name = opts.name ?? defaultOfferedName(ctx.env.USER ?? ctx.env.LOGNAME)
+        ui.stage('announcing', 'opening an invite code: picking a free number, announcing its rendezvous…')
+        invitation = (await shutdown.race(Invitation.open(dht, { identity, name, uses, expiresMs, relayThrough: relays }))) ?? null
+        if (shutdown.signal.aborted) return await stop()
+        const inv = invitation!
+        const code = inv.code.text
+        const command = `p2pchat connect ${code}${bootstrapFlag}`
+        const expires = inv.expiresAt.toTimeString().slice(0, 5)
+        ui.pairing(
+          'invite',
+          `invite code: ${code} — it pairs ${uses === 1 ? 'one peer' : `${uses} peers`} and expires at ${expires} (in ${formatMinutes(expiresMs)}); one wrong guess burns it. They run: ${command}`,
+          { code, uses, expiresAt: inv.expiresAt.toISOString(), command, name }
+        )
+        inv.on('paired', (peer, left) => {
+          const hex = toHex(peer.key)
+          paired.add(hex)
+          void rememberPeer(contactsPath(ctx), hex, peer.name || 'peer').then(
+            async (saved) => {
+              // Show the name at once (the file watch would take a moment): the joiner is already on its way.
+              await book.reload().catch(() => {})
+              const fields = { key: hex, name: peer.name, savedAs: saved.savedAs, usesLeft: left }
+              if (saved.conflict) {
+                ui.pairing(
+                  'contact-key-changed',
+                  `the key that paired as ${saved.conflict.name} (${hex}) is not the key saved as ${saved.conflict.name} (${saved.conflict.oldKey}): a new identity, or someone else. Saved as ${saved.savedAs}; ${saved.conflict.name} is unchanged (if this really is ${saved.conflict.name}'s new key: p2pchat contacts add ${saved.conflict.name} ${hex} --force)`,
+                  { ...fields, contact: saved.conflict.name, oldKey: saved.conflict.oldKey },
+                  true
+                )
+              }
+              const how = saved.already ? `already saved as contact ${saved.savedAs}` : `saved as contact ${saved.savedAs}`
+              ui.pairing('paired', `paired with ${saved.savedAs} (${hex}) by invite code: ${how}; ${left > 0 ? `the code pairs ${left} more` : 'the code is used up'}`, fields)
+            },
+            (err: unknown) =>
+              ui.pairing('paired', `paired with ${hex} by invite code, but could not save the contact: ${err instanceof Error ? err.message : String(err)}`, { key: hex, name: peer.name, savedAs: null, usesLeft: left }, true)
+          )
+        })
+        inv.on('wrong-code', () =>
+          ui.pairing('wrong-code', `someone tried invite code ${inv.code.nameplate}-… with wrong words: the code is burned and pairs nobody now (for a new code, run listen --invite again)`, { nameplate: inv.code.nameplate }, true)
+        )
+        inv.on('ended', (reason) => {
+          if (reason === 'expired') ui.pairing('expired', `invite code ${code} expired${inv.remaining < uses ? '' : ' unused'}`, { code })
+        })
       }
       ui.start(controller)
       await shutdown.stopped
@@ -245,10 +312,21 @@ function parseAnnounceCheck(value: string | undefined): number | undefined {
 }
 
 /** What a listener with an allow list says when it starts: who may join. */
-function describeAllowList(count: number, opts: ListenOptions): string {
-  const from = [opts.allow?.length ? '--allow' : '', opts.allowFile !== undefined ? `--allow-file ${opts.allowFile}, re-read when it changes` : '']
+function describeAllowList(count: number, contacts: number, opts: ListenOptions): string {
+  const from = [
+    opts.allow?.length ? '--allow' : '',
+    opts.allowFile !== undefined ? `--allow-file ${opts.allowFile}, re-read when it changes` : '',
+    opts.allowContacts ? `--allow-contacts: your ${contacts} contact${contacts === 1 ? '' : 's'}, re-read when they change` : ''
+  ]
     .filter(Boolean)
     .join(' and ')
-  if (count === 0) return `no key may join yet: the allow list is empty (${from})`
-  return `only ${count} allowed key${count === 1 ? '' : 's'} may join (${from}); others are refused`
+  const invited = opts.invite ? ', and whoever pairs by the invite code' : ''
+  if (count === 0 && !(opts.allowContacts && contacts > 0)) return `no key may join yet${invited ? ` but whoever pairs by the invite code` : ''}: the allow list is empty (${from})`
+  if (!opts.allowFile && !opts.allow?.length) return `only your contacts may join${invited} (${from}); others are refused`
+  return `only ${count} allowed key${count === 1 ? '' : 's'}${opts.allowContacts ? ' and your contacts' : ''} may join${invited} (${from}); others are refused`
+}
+
+function formatMinutes(ms: number): string {
+  const min = ms / 60_000
+  return min >= 1 ? `${Number.isInteger(min) ? min : min.toFixed(1)} min` : `${Math.round(ms / 1000)} s`
 }

@@ -64,6 +64,56 @@ export function validateContactName(name: string): void {
     throw ChatError.usage(`invalid contact name ${JSON.stringify(name)}: use 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit`)
   }
   if (isKey(name)) throw ChatError.usage(`invalid contact name ${JSON.stringify(name)}: it looks like a key`)
+  // `connect 7-orbit-tunnel-maple` must stay an invite code.
+  if (CODE_LIKE_NAME.test(name)) throw ChatError.usage(`invalid contact name ${JSON.stringify(name)}: it looks like an invite code (a number, then words)`)
+}
+
+const CODE_LIKE_NAME = /^\d+-[A-Za-z]/
+
+export function isValidContactName(name: string): boolean {
+  return NAME.test(name) && !isKey(name) && !CODE_LIKE_NAME.test(name)
+}
+
+/**
+ * The name we offer to people we pair with, when none is given: the login
+ * name, made a valid contact name ('peer' when nothing is left of it).
+ */
+export function defaultOfferedName(login: string | undefined): string {
+  const cleaned = (login ?? '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 32)
+  return cleaned && isValidContactName(cleaned) ? cleaned : 'peer'
+}
+
+/** What rememberPeer did with a key learnt by pairing. */
+export interface Remembered {
+  /** The name the key is saved under now. */
+  savedAs: string
+  /** The key was already saved (under savedAs): nothing changed. */
+  already: boolean
+  /**
+   * The wanted name was saved with another key: a contact's key changed (a
+   * new identity, or someone else). Never replaced silently: the new key is
+   * saved under another name (savedAs) and the caller flags it loudly.
+   */
+  conflict: { name: string; oldKey: string } | null
+}
+
+/**
+ * Saves a key learnt by pairing, under `wanted` (the name the peer offered,
+ * or the one the user chose). A key already saved keeps its name; a name
+ * taken by another key is never overwritten (see Remembered.conflict).
+ */
+export async function rememberPeer(file: string, keyHex: string, wanted: string): Promise<Remembered> {
+  const name = isValidContactName(wanted) ? wanted : 'peer'
+  return updateContacts<Remembered>(file, (contacts) => {
+    const known = contacts.nameOf(keyHex)
+    if (known) return { next: contacts, result: { savedAs: known, already: true, conflict: null } }
+    const oldKey = contacts.keyOf(name)
+    if (!oldKey) return { next: contacts.with(name, keyHex), result: { savedAs: name, already: false, conflict: null } }
+    let n = 2
+    let free = `${name.slice(0, 29)}-${n}`
+    while (contacts.keyOf(free)) free = `${name.slice(0, 29)}-${++n}`
+    return { next: contacts.with(free, keyHex), result: { savedAs: free, already: false, conflict: { name, oldKey } } }
+  })
 }
 
 export function defaultContactsPath(identityDir: string): string {
@@ -156,13 +206,22 @@ export class ContactBook extends EventEmitter<ContactBookEvents> {
     return new ContactBook(file, await loadContacts(file))
   }
 
+  /** Re-reads the file now (and says so, as a change seen by the watch would). */
+  async reload(): Promise<void> {
+    this.current = await loadContacts(this.file)
+    this.emit('changed', this.current)
+  }
+
   watch(pollMs = 250): void {
     if (this.unwatch) return
     this.unwatch = watchFile(
       this.file,
       async () => {
         try {
-          this.current = await loadContacts(this.file)
+          const next = await loadContacts(this.file)
+          // Already seen (reload() read it first): nothing changed.
+          if (JSON.stringify(next.list()) === JSON.stringify(this.current.list())) return
+          this.current = next
           this.emit('changed', this.current)
         } catch (err) {
           this.emit('error', err as ChatError)

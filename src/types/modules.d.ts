@@ -214,6 +214,29 @@ declare module 'blind-relay' {
 declare module 'sodium-native' {
   /** BLAKE2b: fills `output` (16–64 bytes) with the hash of `input`, keyed with `key` (16–64 bytes) when given. */
   export function crypto_generichash(output: Buffer, input: Buffer, key?: Buffer): void
-  const sodium: { crypto_generichash: typeof crypto_generichash }
+  const sodium: {
+    crypto_generichash: typeof crypto_generichash
+    crypto_generichash_KEYBYTES_MAX: number
+    crypto_hash_sha512(output: Buffer, input: Buffer): void
+    crypto_hash_sha512_BYTES: number
+    /** Elligator 2 + cofactor clearing: 32 uniform bytes to a point of the prime-order subgroup. */
+    crypto_core_ed25519_from_uniform(point: Buffer, r: Buffer): void
+    /** true for a canonical point of the main subgroup, not of small order. */
+    crypto_core_ed25519_is_valid_point(point: Buffer): boolean
+    crypto_core_ed25519_scalar_random(scalar: Buffer): void
+    crypto_core_ed25519_BYTES: number
+    crypto_core_ed25519_UNIFORMBYTES: number
+    crypto_core_ed25519_SCALARBYTES: number
+    /** q = n·p without clamping; throws when the result is the identity element. */
+    crypto_scalarmult_ed25519_noclamp(q: Buffer, n: Buffer, p: Buffer): void
+    crypto_sign_detached(signature: Buffer, message: Buffer, secretKey: Buffer): void
+    crypto_sign_verify_detached(signature: Buffer, message: Buffer, publicKey: Buffer): boolean
+    crypto_sign_seed_keypair(publicKey: Buffer, secretKey: Buffer, seed: Buffer): void
+    crypto_sign_BYTES: number
+    crypto_sign_PUBLICKEYBYTES: number
+    crypto_sign_SECRETKEYBYTES: number
+    sodium_memcmp(a: Buffer, b: Buffer): boolean
+    sodium_memzero(buffer: Buffer): void
+  }
   export default sodium
 }

@@ -60,7 +60,7 @@ export interface ChatController {
   quit(): void
 }
 
-export type Stage = 'joining' | 'announcing' | 'connecting' | 'confirming'
+export type Stage = 'joining' | 'announcing' | 'pairing' | 'connecting' | 'confirming'
 
 /** Everything a person (or a script) sees. Three implementations: interactive, pipe, JSON. */
 export interface ChatUi {
@@ -85,6 +85,11 @@ export interface ChatUi {
   notice(text: string): void
   /** What this process's relaying does (a room member's volunteer relay), or the room's volunteers (listener): a notice, or a `relay` event in --json. */
   relay(event: string, text: string, fields?: Record<string, unknown>): void
+  /**
+   * Invite codes and contacts learnt by pairing: a notice, or a `pairing` event in --json.
+   * `warning`: shown loudly (a contact's key changed; the code was burned).
+   */
+  pairing(event: string, text: string, fields?: Record<string, unknown>, warning?: boolean): void
   /** A multi-line block of our own text, shown as it is (a QR code). */
   block(text: string): void
   /** Shows a fatal error; returns true when it was shown (the top level then stays quiet). */
@@ -254,7 +259,7 @@ export class PipeUi implements ChatUi {
   }
 
   stage(stage: Stage, detail: string): void {
-    if (stage === 'connecting') this.notice(detail)
+    if (stage === 'connecting' || stage === 'pairing') this.notice(detail)
   }
   ready(publicKey: string, z32: string, connectCommand: string): void {
     this.notice(`listening on ${publicKey}`)
@@ -290,6 +295,9 @@ export class PipeUi implements ChatUi {
   }
   relay(_event: string, text: string): void {
     this.notice(text)
+  }
+  pairing(_event: string, text: string, _fields?: Record<string, unknown>, warning = false): void {
+    this.notice(warning ? `WARNING: ${text}` : text)
   }
   delivered(): void {}
   confirmed(): void {}
@@ -368,6 +376,9 @@ export class JsonUi implements ChatUi {
   relay(event: string, text: string, fields: Record<string, unknown> = {}): void {
     this.emit('relay', { event, ...fields, text })
   }
+  pairing(event: string, text: string, fields: Record<string, unknown> = {}, warning = false): void {
+    this.emit('pairing', { event, ...fields, ...(warning ? { warning: true } : {}), text })
+  }
   /** One `sent` event per line, with its sequence number (and, on a listener, who it went to). */
   sent(lines: Uint8Array[], sent: Sent): void {
     if (sent.first === undefined) return
@@ -421,6 +432,7 @@ export function undeliveredNotice(peer: Sender, lines: OwnLine[], kept: boolean)
 const STALL_HINTS: Record<Stage, string> = {
   joining: 'still joining the DHT: waiting for bootstrap nodes to answer (is this machine online? is UDP blocked?)',
   announcing: 'still announcing the key: waiting for DHT nodes to store it',
+  pairing: 'still pairing: looking up the invite number and reaching the inviter (is the inviter still running? is the code still open?)',
   connecting: 'still connecting: looking up the key and hole punching (is the peer online, on the same network?)',
   confirming: 'connection opened; waiting for the peer to answer'
 }
@@ -623,6 +635,14 @@ export class InteractiveUi implements ChatUi {
     this.notice(text)
   }
 
+  pairing(_event: string, text: string, _fields?: Record<string, unknown>, warning = false): void {
+    if (!warning) return this.notice(text)
+    if (this.stallTimer) {
+      clearTimeout(this.stallTimer)
+      this.stallTimer = null
+    }
+    this.print(this.c.red(this.c.bold(`! WARNING: ${sanitizeText(text)}`)))
+  }
 
   block(text: string): void {
     this.print(text.replace(/\n$/, ''))

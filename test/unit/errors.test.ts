@@ -26,6 +26,8 @@ describe('EXIT codes', () => {
       CONNECTION_LOST: 8,
       NETWORK: 9,
       NOT_DELIVERED: 10,
+      INVITE_WRONG_CODE: 11,
+      INVITE_UNAVAILABLE: 12,
       INTERRUPTED: 130
     })
   })
