@@ -320,10 +320,12 @@ function describeAllowList(count: number, contacts: number, opts: ListenOptions)
   ]
     .filter(Boolean)
     .join(' and ')
-  const invited = opts.invite ? ', and whoever pairs by the invite code' : ''
-  if (count === 0 && !(opts.allowContacts && contacts > 0)) return `no key may join yet${invited ? ` but whoever pairs by the invite code` : ''}: the allow list is empty (${from})`
-  if (!opts.allowFile && !opts.allow?.length) return `only your contacts may join${invited} (${from}); others are refused`
-  return `only ${count} allowed key${count === 1 ? '' : 's'}${opts.allowContacts ? ' and your contacts' : ''} may join${invited} (${from}); others are refused`
+  const invited = opts.invite ? ' and whoever pairs by the invite code' : ''
+  if (count === 0 && !(opts.allowContacts && contacts > 0)) {
+    return opts.invite ? `only whoever pairs by the invite code may join for now: the allow list is empty (${from})` : `no key may join yet: the allow list is empty (${from})`
+  }
+  if (!opts.allowFile && !opts.allow?.length) return `only your contacts${invited} may join (${from}); others are refused`
+  return `only ${count} allowed key${count === 1 ? '' : 's'}${opts.allowContacts ? ', your contacts' : ''}${invited} may join (${from}); others are refused`
 }
 
 function formatMinutes(ms: number): string {

@@ -90,13 +90,33 @@ export function parseInviteCode(input: string): InviteCode {
   const words = parts.map((word) => {
     const known = word.length >= 4 ? BY_PREFIX.get(word.slice(0, 4)) : BIP39_ENGLISH.includes(word) ? word : undefined
     if (!known || (word.length > 4 && !known.startsWith(word))) {
-      const near = word.length >= 3 ? BIP39_ENGLISH.filter((w) => w.startsWith(word.slice(0, 3))).slice(0, 3) : []
-      throw bad(`${JSON.stringify(word)} is not an invite word${near.length ? ` (${near.join(', ')}?)` : ''}; check the code with the person who gave it (nothing was sent)`)
+      const near = closeWords(word)
+      throw bad(`${JSON.stringify(word)} is not an invite word${near.length ? ` (${near.join(' or ')}?)` : ''}; check the code with the person who gave it (nothing was sent)`)
     }
     return known
   })
   const nameplate = Number(number)
   return { nameplate, words, text: [nameplate, ...words].join('-') }
+}
+
+/** The list words closest to a mistyped one (within 2 edits, at most 3): what the person probably meant. */
+function closeWords(word: string): string[] {
+  const scored = BIP39_ENGLISH.map((w) => [w, editDistance(word, w)] as const).filter(([, d]) => d <= 2)
+  const best = Math.min(...scored.map(([, d]) => d))
+  return scored
+    .filter(([, d]) => d === best)
+    .slice(0, 3)
+    .map(([w]) => w)
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    prev = cur
+  }
+  return prev[b.length]!
 }
 
 /** A fresh code for a nameplate: three words from the 2048-word list, uniformly. */
