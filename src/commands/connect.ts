@@ -36,7 +36,7 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
 async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   const { output } = ctx
   // Validate everything before touching the network.
-  const contacts = await loadContacts(contactsPath(ctx))
+  let contacts = await loadContacts(contactsPath(ctx))
   const invite = inviteCodeOf(keyArg, contacts)
   if (!invite && (opts.name !== undefined || opts.saveAs !== undefined)) throw ChatError.usage('--name and --save-as go with an invite code (connect 7-orbit-tunnel-maple)')
   if (opts.name !== undefined) validateContactName(opts.name)
@@ -85,6 +85,8 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
         return 0
       }
       ;({ remoteKey, remoteName } = paired)
+      // The inviter is a contact now: name it so from here on.
+      contacts = await loadContacts(contactsPath(ctx)).catch(() => contacts)
     }
     const peerKey = remoteKey!
     // A member of the room relays for newcomers (unless --no-relay); see core/volunteers.ts.
@@ -201,7 +203,7 @@ async function pair(
     )
   }
   const how = saved.already ? `already saved as contact ${saved.savedAs}` : `saved as contact ${saved.savedAs}`
-  ui.pairing('paired', `paired with ${keyHex} by invite code (${how}; they saved you as ${offered}); next time: p2pchat connect ${saved.savedAs}`, fields)
+  ui.pairing('paired', `paired with ${keyHex} by invite code (${how}; you offered the name ${offered}); next time: p2pchat connect ${saved.savedAs}`, fields)
   return { remoteKey: inviter.key, remoteName: saved.savedAs }
 }
 

@@ -286,7 +286,19 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
             (err: unknown) =>
               ui.pairing('paired', `paired with ${hex} by invite code, but could not save the contact: ${err instanceof Error ? err.message : String(err)}`, { key: hex, name: peer.name, savedAs: null, usesLeft: left }, true)
           )
+            .catch(() => {}) // the UI is gone (stdout lost): nothing left to tell
         })
+        inv.on('contested', (other) =>
+          ui.pairing(
+            'contested',
+            `someone else (${toHex(other).slice(0, 8)}) also announces invite number ${inv.code.nameplate}: joiners will see two and refuse to send the words (no guess is given away); for a working code, run listen --invite again`,
+            { nameplate: inv.code.nameplate, otherKey: toHex(other) },
+            true
+          )
+        )
+        inv.on('busy', () =>
+          ui.notice(`invite code ${inv.code.nameplate}-…: strangers hold every rendezvous slot; further attempts are turned away for now (a joiner told so may retry)`)
+        )
         inv.on('wrong-code', () =>
           ui.pairing('wrong-code', `someone tried invite code ${inv.code.nameplate}-… with wrong words: the code is burned and pairs nobody now (for a new code, run listen --invite again)`, { nameplate: inv.code.nameplate }, true)
         )

@@ -11,28 +11,32 @@ import { BIP39_ENGLISH } from './wordlist.js'
 /**
  * Invite codes: `7-orbit-tunnel-maple`, said aloud or typed, pair two people
  * once; each side then has the other's long-term key (see the README,
- * "Invite codes: the protocol").
+ * "Invite codes: pair once, reconnect forever").
  *
- * The number (the nameplate) is public: it names a rendezvous key, derived
- * from the number alone, that the inviter serves on its DHT node while the
- * code is open. The three words (33 bits) are the secret: they never leave
- * either machine and are used only as the password of a CPace run (pake.ts)
- * over the rendezvous connection. So there is nothing to brute-force offline:
- * no DHT record depends on the words, and a CPace transcript allows no offline
- * guessing. Someone without the words gets one online guess per use of the
- * code, and the inviter burns the code on the first wrong guess.
+ * The number (the nameplate) is public: it names a DHT topic under which the
+ * inviter announces a fresh rendezvous key for as long as the code is open.
+ * Announcements under a topic are per key and signed, so nobody can replace
+ * or remove the inviter's: a second announcer (a squatter) is seen by the
+ * joiner, who then refuses to guess, and by the inviter, who says so. The
+ * three words (33 bits) are the secret: they never leave either machine and
+ * are used only as the password of a CPace run (pake.ts) over the rendezvous
+ * connection. No DHT record depends on the words, and a CPace transcript
+ * allows no offline guessing: someone without the words gets one online
+ * guess per attempt, and the inviter burns the code on the first wrong one.
  *
  * Messages on the rendezvous stream (secret-stream keeps message boundaries),
  * joiner J, inviter L, `sid` the rendezvous connection's Noise handshake hash
  * (so a machine in the middle, which has two handshakes, breaks the run):
  *   J → L  HELLO    0x01 ‖ version ‖ Y_J
  *   L → J  SHARE    0x02 ‖ Y_L
- *   J → L  CONFIRM  0x03 ‖ tag_J ‖ identity_J       (L checks tag_J before anything else)
- *   L → J  WELCOME  0x04 ‖ tag_L ‖ identity_L       (or REFUSED 0x05 ‖ reason)
- * tag_X = BLAKE2b-256(key = ISK, lv_cat(CONFIRM_CONTEXT, X, identity_X)): key
- * confirmation and integrity of what X sent. The joiner confirms first, so
- * the inviter never hands out anything that tests a guess; an impostor at the
- * rendezvous gets one guess from a joiner, who then fails (no tag_L) and stops.
+ *   J → L  CONFIRM  0x03 ‖ tag_J ‖ box_J      (L checks tag_J before anything else)
+ *   L → J  WELCOME  0x04 ‖ tag_L ‖ box_L      (or REFUSED 0x05 ‖ reason)
+ * box_X = crypto_secretbox(identity_X, nonce 0, key BLAKE2b-256(key = ISK, "…/box" ‖ X)):
+ * only the holder of the words reads whom the other side is. tag_J =
+ * BLAKE2b-256(key = ISK, lv_cat(CONFIRM_CONTEXT, "J", box_J)), tag_L the same
+ * over "L", box_L and box_J: key confirmation, and agreement on both
+ * identities. The joiner confirms first, so the inviter hands out nothing
+ * that tests a guess before it has judged the joiner's.
  * identity_X = public key ‖ signature ‖ name length ‖ name, the signature (by
  * that key) over SIGN_CONTEXT ‖ X ‖ BLAKE2b-256(lv_cat(sid, Y_J, Y_L)): proof
  * of the key's secret half, bound to this run.
@@ -45,11 +49,20 @@ export const INVITE_DEFAULT_EXPIRES_MS = 10 * 60_000
 const MAX_RUNS = 8
 /** A rendezvous run that takes longer is dropped (no guess is consumed: nothing was confirmed). */
 const RUN_TIMEOUT_MS = 20_000
-const MAX_MESSAGE_BYTES = 1 + 32 + 32 + 64 + 1 + 64
+/** An announcement lives ~20 min on DHT nodes: renewed well before, while the code is open. */
+const REANNOUNCE_MS = 5 * 60_000
+/** How often the inviter looks for someone else announcing its number. */
+export const CONTENTION_CHECK_MS = 15_000
+const NAME_MAX_BYTES = 32
+const IDENTITY_MAX_BYTES = 32 + 64 + 1 + NAME_MAX_BYTES
+const BOX_MAC_BYTES = 16
+/** The largest message: CONFIRM or WELCOME with a full name (178 bytes). */
+export const MAX_MESSAGE_BYTES = 1 + 32 + IDENTITY_MAX_BYTES + BOX_MAC_BYTES
 
 const RENDEZVOUS_CONTEXT = 'p2pchat-invite-v1/rendezvous/'
 const CI_CONTEXT = Buffer.from('p2pchat-invite-v1')
 const CONFIRM_CONTEXT = Buffer.from('p2pchat-invite-v1/confirm')
+const BOX_CONTEXT = 'p2pchat-invite-v1/box/'
 const SIGN_CONTEXT = Buffer.from('p2pchat-invite-v1/identity')
 const TAG_BYTES = 32
 
@@ -125,14 +138,20 @@ export function newInviteCode(nameplate: number): InviteCode {
   return { nameplate, words, text: [nameplate, ...words].join('-') }
 }
 
-/** The rendezvous key pair of a nameplate: anyone can derive it (it is public by design). */
-export function rendezvousKeyPair(nameplate: number): KeyPair {
-  const seed = Buffer.alloc(32)
-  sodium.crypto_generichash(seed, Buffer.from(RENDEZVOUS_CONTEXT + String(nameplate)))
-  const publicKey = Buffer.alloc(sodium.crypto_sign_PUBLICKEYBYTES)
-  const secretKey = Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES)
-  sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed)
-  return { publicKey, secretKey }
+/** The DHT topic of a nameplate, under which an open code's rendezvous key is announced (public by design). */
+export function rendezvousTopic(nameplate: number): Buffer {
+  return blake256(Buffer.from(RENDEZVOUS_CONTEXT + String(nameplate)))
+}
+
+/** The distinct keys announced under a nameplate's topic now. */
+export async function announcedAt(dht: DHT, nameplate: number): Promise<Buffer[]> {
+  const keys = new Map<string, Buffer>()
+  const query = dht.lookup(rendezvousTopic(nameplate))
+  query.on('data', (reply) => {
+    for (const peer of reply.peers) keys.set(peer.publicKey.toString('hex'), peer.publicKey)
+  })
+  await query.finished()
+  return [...keys.values()]
 }
 
 function channelId(rendezvousKey: Buffer): Buffer {
@@ -155,12 +174,18 @@ export interface PairedPeer {
 type Role = 'J' | 'L'
 
 const NAME_OK = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/
+/** A name a peer offers must not pass for a key or the short key shown for a stranger. */
+const NAME_LIKE_KEY = /^[0-9a-f]{8,}$/i
+
+function offeredName(name: string): string {
+  return NAME_OK.test(name) && !NAME_LIKE_KEY.test(name) && !/^\d+-[A-Za-z]/.test(name) ? name : ''
+}
 
 /** Our identity message: key ‖ signature ‖ name length ‖ name. */
 function identityMessage(role: Role, identity: KeyPair, name: string, transcript: Buffer): Buffer {
   const sig = Buffer.alloc(sodium.crypto_sign_BYTES)
   sodium.crypto_sign_detached(sig, Buffer.concat([SIGN_CONTEXT, Buffer.from(role), transcript]), identity.secretKey)
-  const nameBytes = Buffer.from(NAME_OK.test(name) ? name : '')
+  const nameBytes = Buffer.from(offeredName(name))
   return Buffer.concat([identity.publicKey, sig, Buffer.from([nameBytes.byteLength]), nameBytes])
 }
 
@@ -173,11 +198,33 @@ function readIdentity(role: Role, data: Buffer, transcript: Buffer): PairedPeer 
   if (data.byteLength !== 97 + len) return null
   const name = data.subarray(97).toString('utf8')
   if (!sodium.crypto_sign_verify_detached(sig, Buffer.concat([SIGN_CONTEXT, Buffer.from(role), transcript]), key)) return null
-  return { key, name: NAME_OK.test(name) ? name : '' }
+  return { key, name: offeredName(name) }
 }
 
-function tag(isk: Buffer, role: Role, identity: Buffer): Buffer {
-  return blake256(lvCat(CONFIRM_CONTEXT, Buffer.from(role), identity), isk)
+function tag(isk: Buffer, role: Role, ...boxes: Buffer[]): Buffer {
+  return blake256(lvCat(CONFIRM_CONTEXT, Buffer.from(role), ...boxes), isk)
+}
+
+function boxKey(isk: Buffer, role: Role): Buffer {
+  return blake256(Buffer.from(BOX_CONTEXT + role), isk)
+}
+
+/** One message per key (a fresh ISK per run, one key per role): a zero nonce is safe. */
+function seal(isk: Buffer, role: Role, plain: Buffer): Buffer {
+  const key = boxKey(isk, role)
+  const out = Buffer.alloc(plain.byteLength + BOX_MAC_BYTES)
+  sodium.crypto_secretbox_easy(out, plain, Buffer.alloc(sodium.crypto_secretbox_NONCEBYTES), key)
+  key.fill(0)
+  return out
+}
+
+function open(isk: Buffer, role: Role, box: Buffer): Buffer | null {
+  if (box.byteLength < BOX_MAC_BYTES) return null
+  const key = boxKey(isk, role)
+  const out = Buffer.alloc(box.byteLength - BOX_MAC_BYTES)
+  const ok = sodium.crypto_secretbox_open_easy(out, box, Buffer.alloc(sodium.crypto_secretbox_NONCEBYTES), key)
+  key.fill(0)
+  return ok ? out : null
 }
 
 function transcriptHash(sid: Buffer, yJ: Buffer, yL: Buffer): Buffer {
@@ -201,6 +248,10 @@ export interface InvitationEvents {
   paired: [peer: PairedPeer, usesLeft: number]
   /** A joiner's words were wrong: the code is burned (then `ended('burned')`). */
   'wrong-code': []
+  /** Someone else announces this code's number (a squatter): joiners who see two refuse to guess. Once per key. */
+  contested: [otherKey: Buffer]
+  /** Strangers hold every rendezvous slot: further attempts are turned away for now (once per burst). */
+  busy: []
   /** The code is no longer open (its rendezvous key is unannounced). */
   ended: [reason: InvitationEnd]
 }
@@ -217,19 +268,25 @@ export interface InvitationOptions {
   nameplate?: number
   /** Test seam: the words (default: random). */
   words?: string[]
+  /** Test seam: how often to look for a squatter (default CONTENTION_CHECK_MS). */
+  contentionCheckMs?: number
 }
 
 /**
- * An open invite code on the inviter's DHT node: serves the rendezvous key
- * until the code is used up, expires, is burned by a wrong guess, or is
- * closed. The core of `listen --invite`; it never prints.
+ * An open invite code on the inviter's DHT node: serves a fresh rendezvous
+ * key, announced under the code's number, until the code is used up,
+ * expires, is burned by a wrong guess, or is closed. The core of
+ * `listen --invite`; it never prints.
  */
 export class Invitation extends EventEmitter<InvitationEvents> {
   private server: Server | null = null
-  private expiry: NodeJS.Timeout | null = null
+  private readonly timers: NodeJS.Timeout[] = []
   private runs = 0
   private usesLeft: number
   private endedWith: InvitationEnd | null = null
+  private readonly keyPair: KeyPair = generateIdentity()
+  private readonly squatters = new Set<string>()
+  private saidBusy = false
   readonly expiresAt: Date
 
   private constructor(
@@ -242,7 +299,7 @@ export class Invitation extends EventEmitter<InvitationEvents> {
     this.expiresAt = new Date(Date.now() + opts.expiresMs)
   }
 
-  /** Picks a free nameplate, announces its rendezvous key, and starts the expiry clock. */
+  /** Picks a free nameplate, announces the rendezvous key under it, and starts the expiry clock. */
   static async open(dht: DHT, opts: InvitationOptions): Promise<Invitation> {
     const nameplate = opts.nameplate ?? (await freeNameplate(dht))
     const code = opts.words ? { nameplate, words: opts.words, text: [nameplate, ...opts.words].join('-') } : newInviteCode(nameplate)
@@ -259,69 +316,114 @@ export class Invitation extends EventEmitter<InvitationEvents> {
     return this.usesLeft
   }
 
+  /** The rendezvous key (fresh per code): what a joiner connects to. */
+  get rendezvousKey(): Buffer {
+    return this.keyPair.publicKey
+  }
+
   private async listen(): Promise<void> {
-    const keyPair = rendezvousKeyPair(this.code.nameplate)
     const server = this.dht.createServer(
       {
         // Bounded work for strangers: a few runs at a time, none once the code is spent.
         firewall: () => this.endedWith !== null || this.runs >= MAX_RUNS,
         relayThrough: this.opts.relayThrough?.length ? this.opts.relayThrough : null
       },
-      (socket) => this.serve(socket, keyPair.publicKey)
+      (socket) => this.serve(socket)
     )
     this.server = server
-    await server.listen(keyPair)
-    this.expiry = setTimeout(() => this.end('expired'), this.opts.expiresMs)
-    this.expiry.unref()
+    await server.listen(this.keyPair)
+    await this.announce()
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms)
+      t.unref()
+      this.timers.push(t)
+    }
+    every(REANNOUNCE_MS, () => void this.announce().catch(() => {}))
+    every(this.opts.contentionCheckMs ?? CONTENTION_CHECK_MS, () => void this.checkContention().catch(() => {}))
+    const expiry = setTimeout(() => this.end('expired'), this.opts.expiresMs)
+    expiry.unref()
+    this.timers.push(expiry)
   }
 
-  private serve(socket: NoiseStream, rendezvousKey: Buffer): void {
-    this.runs++
+  private async announce(): Promise<void> {
+    if (this.endedWith) return
+    await this.dht.announce(rendezvousTopic(this.code.nameplate), this.keyPair, []).finished()
+  }
+
+  /** Someone else announcing our number makes joiners refuse it: say so, once per key. */
+  private async checkContention(): Promise<void> {
+    if (this.endedWith) return
+    for (const key of await announcedAt(this.dht, this.code.nameplate)) {
+      const hex = key.toString('hex')
+      if (this.endedWith || key.equals(this.keyPair.publicKey) || this.squatters.has(hex)) continue
+      this.squatters.add(hex)
+      this.emit('contested', key)
+    }
+  }
+
+  private serve(socket: NoiseStream): void {
     socket.on('error', () => {})
+    // The firewall runs before hole punching, so a burst of handshakes can pass it together: the hard bound is here.
+    if (this.runs >= MAX_RUNS) {
+      if (!this.saidBusy) this.emit('busy')
+      this.saidBusy = true
+      socket.destroy()
+      return
+    }
+    this.runs++
     const timer = setTimeout(() => socket.destroy(), RUN_TIMEOUT_MS)
     socket.once('close', () => {
       clearTimeout(timer)
       this.runs--
+      if (this.runs === 0) this.saidBusy = false
     })
     let cpace: CPace | null = null
     let isk: Buffer | null = null
     let yJ: Buffer | null = null
+    const drop = () => {
+      isk?.fill(0)
+      isk = null
+      socket.destroy()
+    }
     const refuse = (reason: number) => {
+      isk?.fill(0)
+      isk = null
       socket.end(Buffer.from([MSG.REFUSED, reason]))
     }
     socket.on('data', (chunk: unknown) => {
       const msg = asBuffer(chunk)
-      if (!msg || msg.byteLength === 0 || msg.byteLength > MAX_MESSAGE_BYTES) return socket.destroy()
+      if (!msg || msg.byteLength === 0 || msg.byteLength > MAX_MESSAGE_BYTES) return drop()
       if (this.endedWith) return refuse(this.endedWith === 'burned' ? REFUSAL.BURNED : REFUSAL.CLOSED)
       const sid = socket.handshakeHash
       if (msg[0] === MSG.HELLO && !cpace && sid) {
-        if (msg.byteLength !== 2 + SHARE_BYTES || msg[1] !== INVITE_PROTOCOL_VERSION) return socket.destroy()
+        if (msg.byteLength !== 2 + SHARE_BYTES || msg[1] !== INVITE_PROTOCOL_VERSION) return drop()
         yJ = Buffer.from(msg.subarray(2))
-        cpace = new CPace(false, Buffer.from(this.code.words.join('-')), channelId(rendezvousKey), sid)
+        cpace = new CPace(false, Buffer.from(this.code.words.join('-')), channelId(this.keyPair.publicKey), sid)
         try {
           isk = cpace.finish(yJ)
         } catch {
           // An invalid share is no guess: nobody can test words with it.
-          return socket.destroy()
+          return drop()
         }
         socket.write(Buffer.concat([Buffer.from([MSG.SHARE]), cpace.share]))
         return
       }
-      if (msg[0] === MSG.CONFIRM && isk && cpace && yJ && sid) {
-        const theirTag = msg.subarray(1, 1 + TAG_BYTES)
-        const identity = msg.subarray(1 + TAG_BYTES)
+      if (msg[0] === MSG.CONFIRM && isk && cpace && yJ && sid && msg.byteLength > 1 + TAG_BYTES) {
+        const theirTag = Buffer.from(msg.subarray(1, 1 + TAG_BYTES))
+        const boxJ = Buffer.from(msg.subarray(1 + TAG_BYTES))
         const transcript = transcriptHash(sid, yJ, cpace.share)
-        const joiner = theirTag.byteLength === TAG_BYTES && sodium.sodium_memcmp(Buffer.from(theirTag), tag(isk, 'J', identity)) ? readIdentity('J', identity, transcript) : null
+        // Judged at once, in this tick: a burst of parallel guesses gets one judgement, then refusals.
+        const plain = sodium.sodium_memcmp(theirTag, tag(isk, 'J', boxJ)) ? open(isk, 'J', boxJ) : null
+        const joiner = plain ? readIdentity('J', plain, transcript) : null
         if (!joiner) {
-          isk.fill(0)
           // One guess, and it was wrong (or the code's holder sent a forged key): nobody gets another.
           refuse(REFUSAL.WRONG_CODE)
           this.emit('wrong-code')
           this.end('burned')
           return
         }
-        const ours = identityMessage('L', this.opts.identity, this.opts.name, transcript)
-        const welcome = Buffer.concat([Buffer.from([MSG.WELCOME]), tag(isk, 'L', ours), ours])
+        const boxL = seal(isk, 'L', identityMessage('L', this.opts.identity, this.opts.name, transcript))
+        const welcome = Buffer.concat([Buffer.from([MSG.WELCOME]), tag(isk, 'L', boxL, boxJ), boxL])
         isk.fill(0)
         isk = null
         this.usesLeft--
@@ -330,22 +432,28 @@ export class Invitation extends EventEmitter<InvitationEvents> {
         if (this.usesLeft === 0) this.end('used')
         return
       }
-      socket.destroy()
+      drop()
     })
   }
 
-  /** Stops serving the code (idempotent). */
+  /** Stops serving the code and unannounces it (idempotent). */
   async close(): Promise<void> {
     this.end('closed')
-    await this.server?.close().catch(() => {})
+    await this.unannounce
   }
+
+  private unannounce: Promise<void> = Promise.resolve()
 
   private end(reason: InvitationEnd): void {
     if (this.endedWith) return
     this.endedWith = reason
-    if (this.expiry) clearTimeout(this.expiry)
-    // Unannounce now: a joiner after this hears "no open invite" from the DHT.
-    if (reason !== 'closed') void this.server?.close().catch(() => {})
+    for (const t of this.timers) clearTimeout(t)
+    // Unannounce now: a joiner after this finds nobody at the number.
+    const server = this.server
+    this.unannounce = Promise.all([
+      server?.close().catch(() => {}),
+      this.dht.unannounce(rendezvousTopic(this.code.nameplate), this.keyPair).catch(() => {})
+    ]).then(() => {})
     this.emit('ended', reason)
   }
 }
@@ -355,9 +463,8 @@ async function freeNameplate(dht: DHT): Promise<number> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const max = attempt < 3 ? 999 : attempt < 6 ? 99_999 : MAX_NAMEPLATE
     const nameplate = 1 + randomInt(max)
-    const query = dht.findPeer(rendezvousKeyPair(nameplate).publicKey)
-    const taken = await query.finished().then(
-      () => query.closestReplies.some((r) => r.value && r.value.byteLength > 0),
+    const taken = await announcedAt(dht, nameplate).then(
+      (keys) => keys.length > 0,
       () => false
     )
     if (!taken) return nameplate
@@ -379,25 +486,31 @@ export interface RedeemOptions {
 }
 
 /**
- * Runs the joiner's side of a code: reaches the rendezvous, proves the words,
- * and returns the inviter's long-term key and offered name. Throws ChatError:
- * INVITE_WRONG_CODE (exit 11) when the words did not match (the code is then
- * burned), INVITE_UNAVAILABLE (exit 12) when no open code has this number,
- * else the connection's error. Never tries twice: each try is a guess.
+ * Runs the joiner's side of a code: finds the one key announced under its
+ * number, proves the words, and returns the inviter's long-term key and
+ * offered name. Throws ChatError: INVITE_WRONG_CODE (exit 11) when the words
+ * did not match (the code is then burned) or whoever answered did not prove
+ * them; INVITE_UNAVAILABLE (exit 12) when no open code has this number, or
+ * more than one key is announced under it (someone squats it: no guess is
+ * given away); else the connection's error. Never tries twice: each try is a guess.
  */
 export async function redeemInvite(dht: DHT, code: InviteCode, opts: RedeemOptions): Promise<PairedPeer> {
-  const rendezvousKey = rendezvousKeyPair(code.nameplate).publicKey
+  const deadline = Date.now() + opts.timeoutMs
+  const found = await withTimeout(announcedAt(dht, code.nameplate), opts.timeoutMs, () => inviteTimeout(opts.timeoutMs, false))
+  if (found.length === 0) throw unavailable(code)
+  if (found.length > 1) throw contested(code, found.length)
+  const rendezvousKey = found[0]!
   // A throwaway key for the rendezvous: whoever answers there learns nothing about us before the words are proven.
   const socket = dht.connect(rendezvousKey, { keyPair: generateIdentity(), relayThrough: opts.relayThrough?.length ? opts.relayThrough : null })
   socket.on('error', () => {})
   return new Promise<PairedPeer>((resolve, reject) => {
     let cpace: CPace | null = null
     let isk: Buffer | null = null
-    let ours: Buffer | null = null
+    let boxJ: Buffer | null = null
     let transcript: Buffer | null = null
     let confirmed = false
     let settled = false
-    const timer = setTimeout(() => fail(inviteTimeout(opts.timeoutMs, confirmed)), opts.timeoutMs)
+    const timer = setTimeout(() => fail(inviteTimeout(opts.timeoutMs, confirmed)), Math.max(0, deadline - Date.now()))
     const finish = () => {
       settled = true
       clearTimeout(timer)
@@ -429,15 +542,16 @@ export async function redeemInvite(dht: DHT, code: InviteCode, opts: RedeemOptio
           return fail(inviteProtocolError(err instanceof PakeError ? err.message : String(err)))
         }
         transcript = transcriptHash(sid, cpace.share, yL)
-        ours = identityMessage('J', opts.identity, opts.name, transcript)
+        boxJ = seal(isk, 'J', identityMessage('J', opts.identity, opts.name, transcript))
         confirmed = true
-        socket.write(Buffer.concat([Buffer.from([MSG.CONFIRM]), tag(isk, 'J', ours), ours]))
+        socket.write(Buffer.concat([Buffer.from([MSG.CONFIRM]), tag(isk, 'J', boxJ), boxJ]))
         return
       }
-      if (msg[0] === MSG.WELCOME && isk && transcript) {
+      if (msg[0] === MSG.WELCOME && isk && transcript && boxJ && msg.byteLength > 1 + TAG_BYTES) {
         const theirTag = Buffer.from(msg.subarray(1, 1 + TAG_BYTES))
-        const identity = msg.subarray(1 + TAG_BYTES)
-        const inviter = theirTag.byteLength === TAG_BYTES && sodium.sodium_memcmp(theirTag, tag(isk, 'L', identity)) ? readIdentity('L', identity, transcript) : null
+        const boxL = Buffer.from(msg.subarray(1 + TAG_BYTES))
+        const plain = sodium.sodium_memcmp(theirTag, tag(isk, 'L', boxL, boxJ)) ? open(isk, 'L', boxL) : null
+        const inviter = plain ? readIdentity('L', plain, transcript) : null
         if (!inviter) return fail(impostor(code))
         finish()
         socket.end()
@@ -448,22 +562,31 @@ export async function redeemInvite(dht: DHT, code: InviteCode, opts: RedeemOptio
     })
     socket.once('close', () => {
       if (settled) return
-      // Gone after our confirmation: it did not accept the words (an inviter always answers), or it was not the inviter.
-      fail(confirmed ? impostor(code) : inviteProtocolError('it closed the connection'))
+      // Gone after our confirmation without an answer: not the inviter, or the answer was lost.
+      fail(confirmed ? noAnswer(code) : inviteProtocolError('it closed the connection'))
     })
     socket.once('error', (err: unknown) => {
       const e = fromDhtError(err)
-      // Nobody announces the number, or a stale announcement's node no longer serves it.
-      fail(e.code === 'PEER_NOT_FOUND' || e.code === 'PEER_CONNECTION_FAILED' ? unavailable(code) : e)
+      // Announced, but it turned us away or is gone: nothing was sent, so trying again is safe.
+      fail(e.code === 'PEER_NOT_FOUND' || e.code === 'PEER_CONNECTION_FAILED' ? unreachable(code) : e)
     })
   })
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, error: () => ChatError): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function refusal(reason: number, code: InviteCode, confirmed: boolean): ChatError {
   if (reason === REFUSAL.WRONG_CODE && confirmed) {
     return new ChatError(
       'INVITE_WRONG_CODE',
-      `wrong invite code: the inviter's words do not match ${code.text}; the code is now burned (no second guess): ask for a new one`,
+      `wrong invite code: the words do not match ${code.text} (or whoever answered is not the inviter); the code is now burned (no second guess): ask for a new one`,
       EXIT.INVITE_WRONG_CODE
     )
   }
@@ -485,10 +608,34 @@ function unavailable(code: InviteCode): ChatError {
   )
 }
 
+function unreachable(code: InviteCode): ChatError {
+  return new ChatError(
+    'INVITE_UNAVAILABLE',
+    `the invite with number ${code.nameplate} is announced but its inviter turned the connection away (busy with other attempts, or the code just ended); nothing was sent, so trying again in a minute is safe`,
+    EXIT.INVITE_UNAVAILABLE
+  )
+}
+
+function contested(code: InviteCode, count: number): ChatError {
+  return new ChatError(
+    'INVITE_CONTESTED',
+    `${count} peers announce invite number ${code.nameplate}: someone other than the inviter is squatting on it, so the words were not sent to anyone; ask for a new code`,
+    EXIT.INVITE_UNAVAILABLE
+  )
+}
+
 function impostor(code: InviteCode): ChatError {
   return new ChatError(
     'INVITE_WRONG_CODE',
-    `invite code ${code.text} failed: whoever answered at its rendezvous did not prove the same words (a wrong code, or not the inviter); nothing was exchanged and the code must not be tried again: ask for a new one`,
+    `invite code ${code.text} failed: whoever answered at its rendezvous did not prove the same words (a wrong code, or not the inviter); nothing was saved and the code must not be tried again: ask for a new one`,
+    EXIT.INVITE_WRONG_CODE
+  )
+}
+
+function noAnswer(code: InviteCode): ChatError {
+  return new ChatError(
+    'INVITE_WRONG_CODE',
+    `invite code ${code.text} failed: the rendezvous closed without answering the words (a wrong code, not the inviter, or its answer was lost: then it may have saved you anyway); nothing was saved here and the code must not be tried again: ask for a new one`,
     EXIT.INVITE_WRONG_CODE
   )
 }

@@ -159,6 +159,14 @@ declare module 'hyperdht' {
     mutablePut(keyPair: KeyPair, value: Buffer, opts?: { seq?: number }): Promise<{ publicKey: Buffer; seq: number }>
     /** The value stored for `publicKey` with a valid signature (the highest seq found with `latest`), or null. */
     mutableGet(publicKey: Buffer, opts?: { latest?: boolean; seq?: number }): Promise<{ value: Buffer; seq: number } | null>
+    /** Peers announced under a topic: a query stream of replies, each listing the announcers that node holds. */
+    lookup(topic: Buffer): EventEmitter & {
+      on(event: 'data', listener: (reply: { peers: Array<{ publicKey: Buffer; relayAddresses: HostPort[] }> }) => void): unknown
+      finished(): Promise<void>
+    }
+    /** Stores a signed announcement of `keyPair.publicKey` under a topic (one per key, replaced only by that key's holder). */
+    announce(topic: Buffer, keyPair: KeyPair, relayAddresses?: HostPort[]): { finished(): Promise<void> }
+    unannounce(topic: Buffer, keyPair: KeyPair): Promise<void>
     createRawStream(opts?: Record<string, unknown>): RawStream
     createServer(opts?: ServerOptions, onconnection?: (socket: NoiseStream) => void): Server
     destroy(opts?: { force?: boolean }): Promise<void>
@@ -235,6 +243,10 @@ declare module 'sodium-native' {
     crypto_sign_BYTES: number
     crypto_sign_PUBLICKEYBYTES: number
     crypto_sign_SECRETKEYBYTES: number
+    crypto_secretbox_easy(c: Buffer, m: Buffer, n: Buffer, k: Buffer): void
+    /** false when the box does not authenticate. */
+    crypto_secretbox_open_easy(m: Buffer, c: Buffer, n: Buffer, k: Buffer): boolean
+    crypto_secretbox_NONCEBYTES: number
     sodium_memcmp(a: Buffer, b: Buffer): boolean
     sodium_memzero(buffer: Buffer): void
   }

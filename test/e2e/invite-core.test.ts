@@ -6,7 +6,7 @@ import type DHT from 'hyperdht'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatError } from '../../src/core/errors.js'
 import { generateIdentity } from '../../src/core/identity.js'
-import { Invitation, parseInviteCode, redeemInvite, rendezvousKeyPair, type InvitationEnd, type InviteCode } from '../../src/core/invite.js'
+import { Invitation, MAX_MESSAGE_BYTES, parseInviteCode, redeemInvite, type InvitationEnd, type InviteCode } from '../../src/core/invite.js'
 import { joinNetwork } from '../../src/core/network.js'
 import { createNetwork } from '../helpers/net.js'
 
@@ -31,6 +31,7 @@ const joiner = generateIdentity()
 async function open(dht: DHT, opts: Partial<Parameters<typeof Invitation.open>[1]> = {}) {
   const inv = await Invitation.open(dht, { identity: inviter, name: 'alice', uses: 1, expiresMs: 60_000, ...opts })
   const events: string[] = []
+  inv.on('contested', (key) => events.push(`contested:${key.toString('hex').slice(0, 8)}`))
   const paired: Array<{ key: string; name: string; left: number }> = []
   inv.on('paired', (p, left) => paired.push({ key: p.key.toString('hex'), name: p.name, left }))
   inv.on('wrong-code', () => events.push('wrong-code'))
@@ -126,18 +127,32 @@ describe('invite codes between real DHT nodes', () => {
     expect((await failure(redeem(b, inv.code))).exitCode).toBe(12)
   }, 90_000)
 
-  it('an impostor serving the rendezvous key (anyone can derive it) gets one guess from the joiner and no pairing; the joiner stops with exit 11', async () => {
+  it('a squatter announcing the same number: the joiner sees two keys and sends no guess (exit 12); the inviter is told', async () => {
     const real = await node()
     const mallory = await node()
     const b = await node()
-    // The real inviter's code; the impostor announces the same number with words of its own.
+    const { inv, events, paired } = await open(real, { contentionCheckMs: 300 })
+    // Anyone can announce under a number; nobody can replace or remove the inviter's announcement.
+    const impostor = await open(mallory, { nameplate: inv.code.nameplate, words: ['abandon', 'ability', 'able'] })
+    const err = await failure(redeem(b, inv.code))
+    expect([err.code, err.exitCode]).toEqual(['INVITE_CONTESTED', 12])
+    expect(err.message).toMatch(/^2 peers announce invite number \d+: someone other than the inviter is squatting on it, so the words were not sent to anyone/)
+    expect(impostor.events).not.toContain('wrong-code')
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(events).toEqual([`contested:${impostor.inv.rendezvousKey.toString('hex').slice(0, 8)}`])
+    expect(paired).toEqual([])
+    await impostor.inv.close()
+  }, 60_000)
+
+  it('an impostor alone at the number (the inviter gone) gets one guess from the joiner and no pairing; the joiner stops with exit 11', async () => {
+    const mallory = await node()
+    const b = await node()
     const code = parseInviteCode('4242-orbit-tunnel-tuna')
     const impostor = await open(mallory, { nameplate: code.nameplate, words: ['abandon', 'ability', 'able'] })
     const err = await failure(redeem(b, code))
     expect([err.code, err.exitCode]).toEqual(['INVITE_WRONG_CODE', 11])
     expect(impostor.paired).toEqual([])
     expect(impostor.events).toContain('wrong-code')
-    void real
   }, 60_000)
 
   it('replayed messages of a successful run pair nobody (a new connection has a new session id): the code burns', async () => {
@@ -160,12 +175,13 @@ describe('invite codes between real DHT nodes', () => {
     b.connect = connect
     expect(written.map((m) => m[0])).toEqual([1, 3])
     // Replay them on a new connection to the same code (one use left).
-    const socket = b.connect(rendezvousKeyPair(inv.code.nameplate).publicKey, { keyPair: generateIdentity() })
+    const socket = b.connect(inv.rendezvousKey, { keyPair: generateIdentity() })
     socket.on('error', () => {})
     const replies: Buffer[] = []
     socket.on('data', (d: Buffer) => {
       replies.push(Buffer.from(d))
       if (d[0] === 2) socket.write(written[1]!)
+      if (d[0] === 5) socket.end()
     })
     socket.once('open', () => socket.write(written[0]!))
     await new Promise((resolve) => socket.once('close', resolve))
@@ -179,8 +195,8 @@ describe('invite codes between real DHT nodes', () => {
     const a = await node()
     const b = await node()
     const { inv, paired, events } = await open(a)
-    for (const junk of [Buffer.from('hello\n'), Buffer.from([1, 9, ...Buffer.alloc(32)]), Buffer.from([3, ...Buffer.alloc(40)]), Buffer.alloc(0x2000, 1)]) {
-      const socket = b.connect(rendezvousKeyPair(inv.code.nameplate).publicKey, { keyPair: generateIdentity() })
+    for (const junk of [Buffer.from('hello\n'), Buffer.from([1, 9, ...Buffer.alloc(32)]), Buffer.from([3, ...Buffer.alloc(40)]), Buffer.alloc(MAX_MESSAGE_BYTES + 1, 1)]) {
+      const socket = b.connect(inv.rendezvousKey, { keyPair: generateIdentity() })
       socket.on('error', () => {})
       socket.once('open', () => socket.write(junk))
       await new Promise((resolve) => socket.once('close', resolve))

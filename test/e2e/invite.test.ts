@@ -58,7 +58,7 @@ describe('invite codes', () => {
     const lkey = keyOf(lhome)
     const jkey = keyOf(jhome)
     expect(first.stderr).toContain(`created a new identity in ${path.join(jhome.dir, 'config', 'p2pchat', 'identity.json')}`)
-    expect(first.stderr).toContain(`paired with ${lkey} by invite code (saved as contact alice; they saved you as bob); next time: p2pchat connect alice`)
+    expect(first.stderr).toContain(`paired with ${lkey} by invite code (saved as contact alice; you offered the name bob); next time: p2pchat connect alice`)
     expect(first.stderr).toContain(`connected to ${lkey} (direct`)
     await listener.waitFor(`paired with bob (${jkey}) by invite code: saved as contact bob; the code is used up`)
     expect(contactsOf(jhome)).toEqual({ alice: lkey })
@@ -126,7 +126,7 @@ describe('invite codes', () => {
     const lkey = keyOf(lhome)
     const jkey = keyOf(jhome)
     expect(joiner.stderr).toContain(`* WARNING: the inviter's key ${lkey} is not the key saved as alice (${old}): a new identity, or someone else. Saved as alice-2; alice is unchanged`)
-    expect(joiner.stderr).toContain('(saved as contact alice-2; they saved you as bob); next time: p2pchat connect alice-2')
+    expect(joiner.stderr).toContain('(saved as contact alice-2; you offered the name bob); next time: p2pchat connect alice-2')
     await listener.waitUntil(() => events(listener, 'pairing').some((e) => e.event === 'paired'), 'paired event')
     const changed = events(listener, 'pairing').find((e) => e.event === 'contact-key-changed')!
     expect(changed).toMatchObject({ warning: true, key: jkey, contact: 'bob', oldKey: old, savedAs: 'bob-2' })
@@ -140,11 +140,20 @@ describe('invite codes', () => {
     expect(listener.stderr).toContain('it pairs 2 peers')
     const jhome = tempHome()
     for (const n of [1, 2]) {
-      const joiner = p2pchat(['connect', code, '--name', 'bob', '--save-as', 'al', '--bootstrap', net.flag], jhome.env)
+      // The second time in --json: the pairing is an event, and the connection names the new contact.
+      const json = n === 2 ? ['--json'] : []
+      const joiner = p2pchat(['connect', code, '--name', 'bob', '--save-as', 'al', '--bootstrap', net.flag, ...json], jhome.env)
       joiner.end(`pairing ${n}\n`)
       expect((await joiner.exit()).code, joiner.stderr).toBe(0)
       await listener.waitFor(`pairing ${n}\n`, 'stdout')
-      expect(joiner.stderr).toContain(n === 1 ? '(saved as contact al;' : '(already saved as contact al;')
+      if (n === 1) expect(joiner.stderr).toContain('(saved as contact al;')
+      else {
+        expect(events(joiner, 'status').map((e) => e.stage)).toContain('pairing')
+        expect(events(joiner, 'pairing')).toEqual([
+          expect.objectContaining({ event: 'paired', key: keyOf(lhome), name: 'alice', savedAs: 'al', offeredAs: 'bob', text: expect.stringContaining('(already saved as contact al;') })
+        ])
+        expect(events(joiner, 'connected')[0]).toMatchObject({ key: keyOf(lhome), name: 'al' })
+      }
     }
     await listener.waitFor('already saved as contact bob; the code is used up')
     expect(contactsOf(jhome)).toEqual({ al: keyOf(lhome) })
@@ -163,7 +172,7 @@ describe('invite codes', () => {
     await joiner.waitForLine(/! WARNING: the inviter's key [0-9a-f]{64} is not the key saved as alice/)
     // Red and bold: the warning is not one more grey notice.
     expect(joiner.bytes().toString()).toMatch(/\x1b\[31m\x1b\[1m! WARNING: the inviter's key/)
-    await joiner.waitForLine(/\* paired with [0-9a-f]{64} by invite code \(saved as contact alice-2; they saved you as bob\); next time: p2pchat connect alice-2/)
+    await joiner.waitForLine(/\* paired with [0-9a-f]{64} by invite code \(saved as contact alice-2; you offered the name bob\); next time: p2pchat connect alice-2/)
     await joiner.waitForLine(/connected to [0-9a-f]{64} \(direct/)
     await listener.waitForLine(/\* paired with bob \([0-9a-f]{64}\) by invite code: saved as contact bob; the code is used up/)
     joiner.type('hi alice\r')

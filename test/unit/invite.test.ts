@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ChatError } from '../../src/core/errors.js'
-import { looksLikeInviteCode, newInviteCode, parseInviteCode, rendezvousKeyPair } from '../../src/core/invite.js'
+import { looksLikeInviteCode, newInviteCode, parseInviteCode, rendezvousTopic } from '../../src/core/invite.js'
 import { BIP39_ENGLISH } from '../../src/core/wordlist.js'
 
 describe('invite code format', () => {
@@ -45,10 +45,10 @@ describe('invite code format', () => {
     expect(looksLikeInviteCode('1234')).toBe(false)
   })
 
-  it('the rendezvous key depends on the number only (never on the secret words), and differs per number', () => {
-    const a = rendezvousKeyPair(7)
-    expect(rendezvousKeyPair(7).publicKey.equals(a.publicKey)).toBe(true)
-    expect(rendezvousKeyPair(8).publicKey.equals(a.publicKey)).toBe(false)
-    expect(a.publicKey.byteLength).toBe(32)
+  it('the rendezvous topic depends on the number only (never on the secret words), and differs per number', () => {
+    const a = rendezvousTopic(7)
+    expect(rendezvousTopic(7).equals(a)).toBe(true)
+    expect(rendezvousTopic(8).equals(a)).toBe(false)
+    expect(a.byteLength).toBe(32)
   })
 })
