@@ -1,10 +1,12 @@
 // npm run bench: measures the built CLI against baselines measured in the same
 // run, prints a table of ratios and writes BENCH.md. It reports; it never fails.
 import { spawn, execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import DHT from 'hyperdht'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -27,7 +29,7 @@ const againstName = () => {
     return path.basename(path.resolve(AGAINST))
   }
 }
-// --only NAME[,NAME]: run only these sections (startup, ttfl, throughput, latency, fanout, room, loss).
+// --only NAME[,NAME]: run only these sections (startup, ttfl, throughput, latency, fanout, room, loss, invite).
 // --runs N: throughput runs per kind (default 3; the median counts).
 const ONLY = argAfter('--only')?.split(',') ?? null
 const want = (section) => ONLY === null || ONLY.includes(section)
@@ -126,6 +128,7 @@ async function main() {
   if (want('latency')) await latency(B)
   if (want('fanout') || want('room')) await rooms(B, listen, keyOf, ownHome)
   if (want('loss')) await loss(B)
+  if (want('invite')) await invite(B, keyOf, ownHome)
 
   for (const c of procs) c.kill('SIGKILL')
   writeReport()
@@ -441,6 +444,77 @@ async function loss(B) {
   note(`SIGKILL → "connection lost", a line pending: median / max of ${N}`, `${fmt(median(times.lost))} / ${fmt(Math.max(...times.lost))} ms`, '≤ 5 s', Math.max(...times.lost) <= 5000 ? 'yes' : 'NO')
   note(`SIGKILL → restarted listener announced (same identity): median`, `${fmt(median(times.ready))} ms`, '', '')
   note(`raw stand-in: SIGKILL → its stream closes, a line pending (${rawTimes.length} runs)`, rawTimes.map((t) => (Number.isFinite(t) ? `${fmt(t)} ms` : 'never (60 s)')).join(', '), '', '')
+}
+
+// 8. Pairing by invite code (issue 12). Each run: a fresh `listen --invite`
+// with its own config home; once it has printed its code, `connect CODE` is
+// spawned with a line on stdin, timed until the listener's stdout shows the
+// line: the CPace run over the rendezvous, saving the contact, then the chat
+// connection to the inviter's key. Baseline: the same setup (a fresh
+// `listen --invite`, ready, with its code open) and `connect KEY`, the
+// listener's key given directly. Both connectors use the same identity file
+// (--identity) and a fresh config home for their contacts, so the ratio is
+// what pairing adds, nothing else. Interleaved, like time to first line.
+// Then the PAKE alone, in process: both sides of one CPace run (src/core/pake.ts).
+async function invite(B, keyOf, ownHome) {
+  const N = QUICK ? 3 : 10
+  const idFile = path.join(HOME, 'invite-joiner.json')
+  await cli(['keygen', '--force', '--out', idFile]).exited
+  let joiners = 0
+  const joinerHome = () => ({ ...ENV, XDG_CONFIG_HOME: path.join(HOME, `joiner-${++joiners}`) })
+  const times = { code: [], key: [] }
+  for (let i = 0; i < N; i++) {
+    for (const kind of ['code', 'key']) {
+      const L = cli(['listen', '--invite', '--bootstrap', B], { env: ownHome() })
+      const LK = await keyOf(L)
+      const code = (await L.waitFor(/invite code: (\S+)/, 'err'))[1]
+      const tag = `invite-${kind}-${i}`
+      const t0 = performance.now()
+      const c = cli(['connect', kind === 'code' ? code : LK, '--identity', idFile, '--bootstrap', B], { env: joinerHome() })
+      c.child.stdin.end(`${tag}\n`)
+      await L.waitFor(new RegExp(`\\] ${tag}\\n`))
+      times[kind].push(performance.now() - t0)
+      // Paired, not merely connected: the listener saved the joiner and says so.
+      if (kind === 'code') await L.waitFor(/paired with \S+ \([0-9a-f]{64}\) by invite code: saved as contact/, 'err', 5000)
+      c.child.kill()
+      // Stopped before the next run, so its leaving does not overlap the next measurement.
+      L.child.kill('SIGINT')
+      await Promise.race([L.exited, new Promise((r) => setTimeout(r, 5000))])
+    }
+  }
+  console.log(`  runs (ms): connect CODE ${sorted(times.code).map(fmt).join(' ')} | connect KEY ${sorted(times.key).map(fmt).join(' ')}`)
+  row(`connect CODE → line at the listener vs connect KEY (median of ${N})`, median(times.code), median(times.key), 'ms', null, 'lower')
+
+  // The CPace class compiled from src (dist/ does not export it), with the
+  // inputs of a real run: the three words, the channel id of a rendezvous key,
+  // a 64-byte Noise handshake hash for the session id.
+  const { transform } = await import('esbuild')
+  const source = fs.readFileSync(path.join(ROOT, 'src/core/pake.ts'), 'utf8')
+  const sodiumUrl = pathToFileURL(createRequire(import.meta.url).resolve('sodium-native')).href
+  const js = (await transform(source, { loader: 'ts', format: 'esm', target: 'node20' })).code.replace(/from\s*["']sodium-native["']/, `from ${JSON.stringify(sodiumUrl)}`)
+  const { CPace, lvCat } = await import(`data:text/javascript,${encodeURIComponent(js)}`)
+  const RUNS = QUICK ? 200 : 1000
+  const prs = Buffer.from('access-apology-pretty')
+  const pake = []
+  for (let i = 0; i < RUNS + 50; i++) {
+    const ci = lvCat(Buffer.from('p2pchat-invite-v1'), randomBytes(32))
+    const sid = randomBytes(64)
+    const t0 = performance.now()
+    const joiner = new CPace(true, prs, ci, sid)
+    const inviter = new CPace(false, prs, ci, sid)
+    const a = joiner.finish(inviter.share)
+    const b = inviter.finish(joiner.share)
+    const ms = performance.now() - t0
+    if (!a.equals(b)) throw new Error('bench: the two sides of a CPace run derived different keys')
+    if (i >= 50) pake.push(ms) // the first 50 warm up
+  }
+  const added = median(times.code) - median(times.key)
+  note(
+    `invite: CPace PAKE alone, both sides (median of ${RUNS})`,
+    `${fmt(median(pake))} ms (p99 ${fmt(pct(pake, 0.99))} ms; pairing adds ${fmt(added)} ms to a connect)`,
+    '',
+    ''
+  )
 }
 
 function writeReport() {

@@ -6,6 +6,8 @@
 // Part 1 proves the lab with raw hyperdht (test/fixtures/nat-probe.mjs), so a
 // failure there is the lab's or hyperdht's, never p2pchat's. Part 2 runs the
 // built CLI (bin/p2pchat.js) through the same scenarios.
+import fs from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { cleanupHomes, tempHome } from '../helpers/env.js'
@@ -667,4 +669,96 @@ describe.skipIf(!support.ok)('NAT lab, room members relay for newcomers', () => 
     client.kill('SIGINT')
     await exitOf(client)
   }, 600_000)
+})
+
+// ---------------------------------------------------------------------------
+// Issue 12: pairing by invite code through two NATs, then by contact name.
+// The code's rendezvous and the chat that follows both cross the routers.
+// ---------------------------------------------------------------------------
+describe.skipIf(!support.ok)('NAT lab, pairing by invite code', () => {
+  // tempHome() is a new config home per call: each side keeps one for all its runs (identity, contacts).
+  const cli = (l: NatLab, where: 'inet' | 'home1' | 'home2', args: string[], env: NodeJS.ProcessEnv = tempHome().env) => l.node(where, [BIN, ...args], env)
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const contactsOf = (env: NodeJS.ProcessEnv) =>
+    (JSON.parse(fs.readFileSync(path.join(env.XDG_CONFIG_HOME!, 'p2pchat', 'contacts.json'), 'utf8')) as { contacts: Record<string, string> }).contacts
+
+  it('consistent/consistent: connect CODE pairs and chats both ways; then connect alice (by contact name) is admitted by the --allow-contacts listener, before and after it restarts', async () => {
+    const l = await newLab('consistent', 'consistent')
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    const bootstrap = (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+    const aliceEnv = tempHome().env
+    // The joiner offers its login name by default: make it known.
+    const bobEnv = { ...tempHome().env, USER: 'bob', LOGNAME: 'bob' }
+    const started = Date.now()
+    const phases: string[] = []
+    const mark = (what: string) => phases.push(`${what} ${Date.now() - started} ms`)
+
+    const listen = (extra: string[]) => cli(l, 'home1', ['listen', '--allow-contacts', '--bootstrap', bootstrap, ...extra], aliceEnv)
+    let listener = listen(['--invite', '--name', 'alice'])
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 20_000))[1]!
+    const invite = await listener.waitFor(/invite code: (\d+-[a-z]+-[a-z]+-[a-z]+) — it pairs one peer .* They run: p2pchat connect \1 --bootstrap (\S+)\n/, 'stderr', 30_000)
+    const code = invite[1]!
+    expect(invite[2]).toBe(bootstrap)
+    await listener.waitFor('no key may join yet but whoever pairs by the invite code', 'stderr', 5_000)
+    mark('code open')
+
+    // 1. Pairing by code, then the chat, both through the NATs.
+    const joiner = cli(l, 'home2', ['connect', code, '--bootstrap', bootstrap], bobEnv)
+    await joiner.waitFor(`paired with ${key} by invite code (saved as contact alice; they saved you as bob); next time: p2pchat connect alice`, 'stderr', 30_000)
+    await joiner.waitFor(new RegExp(`connected to ${key} \\(direct, ${esc(l.wan.rtr1)}:\\d+`), 'stderr', 30_000)
+    const bobKey = (await listener.waitFor(/paired with bob \(([0-9a-f]{64})\) by invite code: saved as contact bob; the code is used up/, 'stderr', 15_000))[1]!
+    await listener.waitFor(new RegExp(`bob joined \\(${bobKey}\\) via direct, ${esc(l.wan.rtr2)}:\\d+`), 'stderr', 15_000)
+    mark('paired and connected')
+    joiner.write('hello alice, by code\n')
+    await listener.waitFor('[bob] hello alice, by code\n', 'stdout', 15_000)
+    listener.write('hello bob, by code\n')
+    await joiner.waitFor('hello bob, by code\n', 'stdout', 15_000)
+    joiner.end()
+    expect(await exitOf(joiner), joiner.stderr).toBe(0)
+    mark('first chat done')
+
+    // Both address books: each side under the name the other offered, with the proven key.
+    const whoami = cli(l, 'home2', ['whoami'], bobEnv)
+    expect(await exitOf(whoami)).toBe(0)
+    expect(whoami.stdout.split('\n')[0]).toBe(bobKey)
+    expect(contactsOf(aliceEnv)).toEqual({ bob: bobKey })
+    expect(contactsOf(bobEnv)).toEqual({ alice: key })
+
+    // 2. The joiner again, by contact name: no code, no pairing, same identity; the listener admits it.
+    const again = async (label: string, joins: number) => {
+      const client = cli(l, 'home2', ['connect', 'alice', '--bootstrap', bootstrap], bobEnv)
+      await client.waitFor(new RegExp(`connected to ${key} \\(direct, ${esc(l.wan.rtr1)}:\\d+`), 'stderr', 30_000)
+      await listener.waitUntil(() => (listener.stderr.match(new RegExp(`bob joined \\(${bobKey}\\) via direct`, 'g'))?.length ?? 0) === joins, `bob's join #${joins}`, 15_000)
+      client.write(`hello alice, ${label}\n`)
+      await listener.waitFor(`[bob] hello alice, ${label}\n`, 'stdout', 15_000)
+      listener.write(`hello bob, ${label}\n`)
+      await client.waitFor(`hello bob, ${label}\n`, 'stdout', 15_000)
+      client.end()
+      expect(await exitOf(client), client.stderr).toBe(0)
+      expect(client.stderr).not.toMatch(/pairing|paired|created a new identity|throwaway/)
+      mark(`${label} done`)
+    }
+    await again('by name', 2)
+    expect(listener.stderr).not.toMatch(/refused/)
+
+    // 3. The listener restarts (same home, no code): now only its contacts file admits bob, and nobody else.
+    listener.kill('SIGINT')
+    expect(await exitOf(listener)).toBe(0)
+    listener = listen([])
+    expect((await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 30_000))[1]).toBe(key)
+    await listener.waitFor('only your contacts may join (--allow-contacts: your 1 contact', 'stderr', 5_000)
+    await again('after a restart', 1)
+    const stranger = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap])
+    stranger.end('let me in\n')
+    expect(await exitOf(stranger), stranger.stderr).toBe(5)
+    await listener.waitFor(/refused [0-9a-f]{8} \([0-9a-f]{64}\) at \S+: not on the allow list; refused so far: 1/, 'stderr', 5_000)
+    expect(listener.stdout).not.toContain('let me in')
+    listener.kill('SIGINT')
+    expect(await exitOf(listener)).toBe(0)
+
+    // Nothing changed in either address book after the first pairing.
+    expect(contactsOf(aliceEnv)).toEqual({ bob: bobKey })
+    expect(contactsOf(bobEnv)).toEqual({ alice: key })
+    console.info(`pairing by invite code through two NATs: ${phases.join(', ')}`)
+  }, 180_000)
 })
