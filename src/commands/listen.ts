@@ -258,7 +258,8 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         const inv = invitation!
         const code = inv.code.text
         const command = `p2pchat connect ${code}${bootstrapFlag}`
-        const expires = inv.expiresAt.toTimeString().slice(0, 5)
+        // A time today; a date too when it is further off (up to a week).
+        const expires = expiresMs < 12 * 3_600_000 ? inv.expiresAt.toTimeString().slice(0, 5) : `${inv.expiresAt.toDateString().slice(4, 10)} ${inv.expiresAt.toTimeString().slice(0, 5)}`
         ui.pairing(
           'invite',
           `invite code: ${code} — it pairs ${uses === 1 ? 'one peer' : `${uses} peers`} and expires at ${expires} (in ${formatMinutes(expiresMs)}); one wrong guess burns it. They run: ${command}`,

@@ -375,7 +375,10 @@ export class Invitation extends EventEmitter<InvitationEvents> {
     socket.once('close', () => {
       clearTimeout(timer)
       this.runs--
-      if (this.runs === 0) this.saidBusy = false
+      if (this.runs === 0) {
+        this.saidBusy = false
+        this.idle?.()
+      }
     })
     let cpace: CPace | null = null
     let isk: Buffer | null = null
@@ -439,21 +442,34 @@ export class Invitation extends EventEmitter<InvitationEvents> {
   /** Stops serving the code and unannounces it (idempotent). */
   async close(): Promise<void> {
     this.end('closed')
-    await this.unannounce
+    // The process is going: runs still open get no grace.
+    this.idle?.()
+    await this.stopped
   }
 
-  private unannounce: Promise<void> = Promise.resolve()
+  private stopped: Promise<void> = Promise.resolve()
+  private idle: (() => void) | null = null
 
   private end(reason: InvitationEnd): void {
     if (this.endedWith) return
     this.endedWith = reason
     for (const t of this.timers) clearTimeout(t)
-    // Unannounce now: a joiner after this finds nobody at the number.
+    // Unannounce now: a joiner after this finds nobody at the number (the firewall turns away new runs meanwhile).
+    const unannounced = this.dht.unannounce(rendezvousTopic(this.code.nameplate), this.keyPair).catch(() => {})
+    // Close the server only once the runs still open are over: closing it resets
+    // streams whose handshake is recent, and a relayed one stays "recent" (hyperdht
+    // Server._clearAll), so the WELCOME just sent (or the REFUSED) would never arrive.
+    const idle = new Promise<void>((resolve) => {
+      const grace = setTimeout(resolve, RUN_TIMEOUT_MS)
+      grace.unref()
+      this.idle = () => {
+        clearTimeout(grace)
+        resolve()
+      }
+      if (this.runs === 0) resolve()
+    })
     const server = this.server
-    this.unannounce = Promise.all([
-      server?.close().catch(() => {}),
-      this.dht.unannounce(rendezvousTopic(this.code.nameplate), this.keyPair).catch(() => {})
-    ]).then(() => {})
+    this.stopped = Promise.all([unannounced, idle.then(() => server?.close().catch(() => {}))]).then(() => {})
     this.emit('ended', reason)
   }
 }
@@ -567,6 +583,17 @@ export async function redeemInvite(dht: DHT, code: InviteCode, opts: RedeemOptio
     })
     socket.once('error', (err: unknown) => {
       const e = fromDhtError(err)
+      if (confirmed) {
+        // The words went out: the inviter may have judged them (paired with us, or burned the code).
+        return fail(
+          new ChatError(
+            e.code,
+            `${e.message}, after the words of ${code.nameplate}-… were sent: the inviter may have paired with you or burned the code; nothing was saved here: ask for a new code`,
+            e.exitCode,
+            { cause: e }
+          )
+        )
+      }
       // Announced, but it turned us away or is gone: nothing was sent, so trying again is safe.
       fail(e.code === 'PEER_NOT_FOUND' || e.code === 'PEER_CONNECTION_FAILED' ? unreachable(code) : e)
     })

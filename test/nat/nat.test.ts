@@ -699,12 +699,12 @@ describe.skipIf(!support.ok)('NAT lab, pairing by invite code', () => {
     const invite = await listener.waitFor(/invite code: (\d+-[a-z]+-[a-z]+-[a-z]+) — it pairs one peer .* They run: p2pchat connect \1 --bootstrap (\S+)\n/, 'stderr', 30_000)
     const code = invite[1]!
     expect(invite[2]).toBe(bootstrap)
-    await listener.waitFor('no key may join yet but whoever pairs by the invite code', 'stderr', 5_000)
+    await listener.waitFor('only whoever pairs by the invite code may join for now', 'stderr', 5_000)
     mark('code open')
 
     // 1. Pairing by code, then the chat, both through the NATs.
     const joiner = cli(l, 'home2', ['connect', code, '--bootstrap', bootstrap], bobEnv)
-    await joiner.waitFor(`paired with ${key} by invite code (saved as contact alice; they saved you as bob); next time: p2pchat connect alice`, 'stderr', 30_000)
+    await joiner.waitFor(`paired with ${key} by invite code (saved as contact alice; you offered the name bob); next time: p2pchat connect alice`, 'stderr', 30_000)
     await joiner.waitFor(new RegExp(`connected to ${key} \\(direct, ${esc(l.wan.rtr1)}:\\d+`), 'stderr', 30_000)
     const bobKey = (await listener.waitFor(/paired with bob \(([0-9a-f]{64})\) by invite code: saved as contact bob; the code is used up/, 'stderr', 15_000))[1]!
     await listener.waitFor(new RegExp(`bob joined \\(${bobKey}\\) via direct, ${esc(l.wan.rtr2)}:\\d+`), 'stderr', 15_000)
@@ -761,4 +761,37 @@ describe.skipIf(!support.ok)('NAT lab, pairing by invite code', () => {
     expect(contactsOf(bobEnv)).toEqual({ alice: key })
     console.info(`pairing by invite code through two NATs: ${phases.join(', ')}`)
   }, 180_000)
+
+  it('random/random with --relay-through on both: pairing through the relay works 3 of 3, and a wrong code through it gets exit 11 (told, not a reset)', async () => {
+    const l = await newLab('random', 'random')
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    const bootstrap = (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+    const relay = cli(l, 'inet', ['relay', '--bootstrap', bootstrap])
+    const relayKey = (await relay.waitFor(/^([0-9a-f]{64})$/m, 'stdout', 20_000))[1]!
+    await relay.waitFor(/reachable at/, 'stderr', 20_000)
+    const results: string[] = []
+    for (const [i, wrong] of [[0, false], [1, false], [2, false], [3, true]] as const) {
+      const listener = cli(l, 'home1', ['listen', '--invite', '--name', 'alice', '--bootstrap', bootstrap, '--relay-through', relayKey])
+      const code = (await listener.waitFor(/invite code: (\S+)/, 'stderr', 30_000))[1]!
+      const started = Date.now()
+      const typed = wrong ? code.replace(/-[a-z]+$/, (w) => (w === '-zoo' ? '-abandon' : '-zoo')) : code
+      const joiner = cli(l, 'home2', ['connect', typed, '--bootstrap', bootstrap, '--relay-through', relayKey], { ...tempHome().env, USER: 'bob' })
+      joiner.end(`hi ${i}\n`)
+      const rc = await exitOf(joiner, 90_000)
+      results.push(`${i}${wrong ? ' (wrong code)' : ''}: exit ${rc} in ${Date.now() - started} ms`)
+      if (wrong) {
+        expect(rc, joiner.stderr).toBe(11)
+        expect(joiner.stderr).toMatch(/p2pchat: wrong invite code: the words do not match/)
+        await listener.waitFor('WARNING: someone tried invite code', 'stderr', 10_000)
+      } else {
+        expect(rc, joiner.stderr).toBe(0)
+        expect(joiner.stderr).toMatch(new RegExp(`connected to [0-9a-f]{64} \\(relayed through ${relayKey.slice(0, 8)}`))
+        await listener.waitFor(`hi ${i}\n`, 'stdout', 10_000)
+        await listener.waitFor('paired with bob (', 'stderr', 5_000)
+      }
+      listener.kill('SIGINT')
+      expect(await exitOf(listener)).toBe(0)
+    }
+    console.info(`pairing through a relay (random/random):\n  ${results.join('\n  ')}`)
+  }, 600_000)
 })
