@@ -57,7 +57,11 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
   const file = opts.identity ?? defaultIdentityPath(ctx.env, ctx.homeDir)
   // The address book is re-read when it changes: names follow `contacts add` at once.
   const book = await ContactBook.load(contactsPath(ctx))
-  const contacts = { displayName: (hex: string) => book.current.displayName(hex), nameOf: (hex: string) => book.current.nameOf(hex) }
+  // Names of keys that just paired by invite code, until their contact is saved: the joiner's
+  // chat connection can arrive before the contacts file is written, and must not show as a stranger.
+  const pairedNames = new Map<string, string>()
+  const nameOf = (hex: string): string | undefined => book.current.nameOf(hex) ?? pairedNames.get(hex)
+  const contacts = { displayName: (hex: string) => nameOf(hex) ?? hex.slice(0, 8), nameOf }
   if (!opts.invite && (opts.inviteUses !== undefined || opts.inviteExpires !== undefined || opts.name !== undefined)) {
     throw ChatError.usage('--invite-uses, --invite-expires and --name go with --invite')
   }
@@ -177,7 +181,12 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         },
         // stdin ending only ends typing: keep serving until signalled.
         inputEnded: () => {},
-        quit: () => shutdown.stop('quit')
+        quit: () => shutdown.stop('quit'),
+        invite: () => {
+          if (opening) return 'an invite code is being opened'
+          void openInvite().catch((err: unknown) => ui.notice(`could not open an invite code: ${err instanceof Error ? err.message : String(err)}`))
+          return null
+        }
       }
 
       const paths = new WeakMap<object, string>()
@@ -229,33 +238,32 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         ui.notice('the announcement of this key was lost (another process with this identity announced it and left?): announcing it again')
       )
 
-      ui.stage('announcing', 'checking that no other listener serves this identity, then announcing the key…')
-      try {
-        await shutdown.race(room.listen({ signal: shutdown.signal }))
-      } catch (err) {
-        await room.close()
-        throw err
+      // Invite codes: one open at a time, from --invite at start or /invite later.
+      const inviteUses = opts.inviteUses ?? 1
+      const inviteExpiresMs = opts.inviteExpires !== undefined ? Math.round(opts.inviteExpires * 60_000) : INVITE_DEFAULT_EXPIRES_MS
+      const inviteName = opts.name ?? defaultOfferedName(ctx.env.USER ?? ctx.env.LOGNAME)
+      const newCodeHint = mode === 'interactive' ? 'type /invite' : 'run listen --invite again'
+      let opening = false
+      const openInvite = async (): Promise<void> => {
+        opening = true
+        try {
+          const previous = invitation
+          if (previous && previous.ended === null) {
+            await previous.close()
+            ui.pairing('replaced', `invite code ${previous.code.text} closed: replaced by a new one`, { code: previous.code.text })
+          }
+          const inv = await Invitation.open(dht, { identity, name: inviteName, uses: inviteUses, expiresMs: inviteExpiresMs, relayThrough: relays })
+          if (stopping) return void (await inv.close())
+          invitation = inv
+          showInvitation(inv)
+        } finally {
+          opening = false
+        }
       }
-      if (shutdown.signal.aborted) return await stop()
-      roomRelays?.start()
-
-      const hex = toHex(identity.publicKey)
-      const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
-      ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)
-      if (restricted) ui.notice(describeAllowList(allowList?.size ?? 0, book.current.size, opts))
-      if (opts.qr) {
-        const { renderQr } = await import('../ui/qr.js')
-        ui.notice('scan to get the key:')
-        ui.block(renderQr(hex))
-      }
-      if (opts.invite) {
-        const uses = opts.inviteUses ?? 1
-        const expiresMs = opts.inviteExpires !== undefined ? Math.round(opts.inviteExpires * 60_000) : INVITE_DEFAULT_EXPIRES_MS
-        const name = opts.name ?? defaultOfferedName(ctx.env.USER ?? ctx.env.LOGNAME)
-        ui.stage('announcing', 'opening an invite code: picking a free number, announcing its rendezvous…')
-        invitation = (await shutdown.race(Invitation.open(dht, { identity, name, uses, expiresMs, relayThrough: relays }))) ?? null
-        if (shutdown.signal.aborted) return await stop()
-        const inv = invitation!
+      const showInvitation = (inv: Invitation): void => {
+        const uses = inviteUses
+        const expiresMs = inviteExpiresMs
+        const name = inviteName
         const code = inv.code.text
         const command = `p2pchat connect ${code}${bootstrapFlag}`
         // A time today; a date too when it is further off (up to a week).
@@ -268,6 +276,9 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         inv.on('paired', (peer, left) => {
           const hex = toHex(peer.key)
           paired.add(hex)
+          // The name it will be saved under, unless that name belongs to another key (then it shows as a stranger until saved as name-2).
+          const taken = peer.name ? book.current.keyOf(peer.name) : undefined
+          if (peer.name && (taken === undefined || taken === hex)) pairedNames.set(hex, peer.name)
           void rememberPeer(contactsPath(ctx), hex, peer.name || 'peer').then(
             async (saved) => {
               // Show the name at once (the file watch would take a moment): the joiner is already on its way.
@@ -292,7 +303,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         inv.on('contested', (other) =>
           ui.pairing(
             'contested',
-            `someone else (${toHex(other).slice(0, 8)}) also announces invite number ${inv.code.nameplate}: joiners will see two and refuse to send the words (no guess is given away); for a working code, run listen --invite again`,
+            `someone else (${toHex(other).slice(0, 8)}) also announces invite number ${inv.code.nameplate}: joiners will see two and refuse to send the words (no guess is given away); for a working code, ${newCodeHint}`,
             { nameplate: inv.code.nameplate, otherKey: toHex(other) },
             true
           )
@@ -301,11 +312,36 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
           ui.notice(`invite code ${inv.code.nameplate}-…: strangers hold every rendezvous slot; further attempts are turned away for now (a joiner told so may retry)`)
         )
         inv.on('wrong-code', () =>
-          ui.pairing('wrong-code', `someone tried invite code ${inv.code.nameplate}-… with wrong words: the code is burned and pairs nobody now (for a new code, run listen --invite again)`, { nameplate: inv.code.nameplate }, true)
+          ui.pairing('wrong-code', `someone tried invite code ${inv.code.nameplate}-… with wrong words: the code is burned and pairs nobody now (for a new code, ${newCodeHint})`, { nameplate: inv.code.nameplate }, true)
         )
         inv.on('ended', (reason) => {
           if (reason === 'expired') ui.pairing('expired', `invite code ${code} expired${inv.remaining < uses ? '' : ' unused'}`, { code })
         })
+      }
+
+      ui.stage('announcing', 'checking that no other listener serves this identity, then announcing the key…')
+      try {
+        await shutdown.race(room.listen({ signal: shutdown.signal }))
+      } catch (err) {
+        await room.close()
+        throw err
+      }
+      if (shutdown.signal.aborted) return await stop()
+      roomRelays?.start()
+
+      const hex = toHex(identity.publicKey)
+      const bootstrapFlag = network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
+      ui.ready(hex, toZ32(identity.publicKey), `p2pchat connect ${hex}${bootstrapFlag}`)
+      if (restricted) ui.notice(describeAllowList(allowList?.size ?? 0, book.current.size, opts))
+      if (opts.qr) {
+        const { renderQr } = await import('../ui/qr.js')
+        ui.notice('scan to get the key:')
+        ui.block(renderQr(hex))
+      }
+      if (opts.invite) {
+        ui.stage('announcing', 'opening an invite code: picking a free number, announcing its rendezvous…')
+        await shutdown.race(openInvite())
+        if (shutdown.signal.aborted) return await stop()
       }
       ui.start(controller)
       await shutdown.stopped

@@ -82,6 +82,7 @@ export const HELP_TEXT = [
   '  /peers                connected peers: key, time connected, address, round-trip time',
   '  /send-to <peer> text  send to one peer only (listener; <peer> is a name or key prefix)',
   '  /verify [peer]        the safety words to compare with the peer (listener: every peer, or one)',
+  '  /invite               a new one-time invite code that pairs someone with you (listener)',
   '  /clear                clear the screen',
   '  /quit                 leave (same as Ctrl+C)',
   '  //text                send a line that starts with "/"'
@@ -95,6 +96,7 @@ export type SlashCommand =
   | { kind: 'clear' }
   | { kind: 'send-to'; target: string; text: string }
   | { kind: 'verify'; target: string | null }
+  | { kind: 'invite' }
   | { kind: 'unknown'; name: string }
   | { kind: 'usage'; message: string }
 
@@ -126,6 +128,9 @@ export function parseInput(line: string): SlashCommand {
       if (/\s/.test(target)) return { kind: 'usage', message: 'usage: /verify [peer]' }
       return { kind: 'verify', target: target || null }
     }
+    case 'invite':
+      if (rest.trim()) return { kind: 'usage', message: 'usage: /invite (it takes no arguments: --invite-uses and --invite-expires set the codes)' }
+      return { kind: 'invite' }
     default:
       return { kind: 'unknown', name: '/' + name }
   }

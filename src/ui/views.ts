@@ -58,6 +58,8 @@ export interface ChatController {
   /** Piped input ended (stdin EOF). In a terminal, Ctrl+D calls quit() instead. */
   inputEnded(): void
   quit(): void
+  /** listen: opens a new invite code (replacing an open one); returns why not, or null (the code is shown when open). */
+  invite?(): string | null
 }
 
 export type Stage = 'joining' | 'announcing' | 'pairing' | 'connecting' | 'confirming'
@@ -776,6 +778,16 @@ export class InteractiveUi implements ChatUi {
       case 'verify':
         this.verify(controller, cmd.target)
         break
+      case 'invite': {
+        if (!controller.invite) {
+          this.system('/invite works on a listener: it opens a code that pairs someone with it')
+          break
+        }
+        const why = controller.invite()
+        if (why) this.system(why)
+        else this.system('opening a new invite code…')
+        break
+      }
       case 'quit':
         controller.quit()
         return

@@ -61,6 +61,9 @@ describe('invite codes', () => {
     expect(first.stderr).toContain(`paired with ${lkey} by invite code (saved as contact alice; you offered the name bob); next time: p2pchat connect alice`)
     expect(first.stderr).toContain(`connected to ${lkey} (direct`)
     await listener.waitFor(`paired with bob (${jkey}) by invite code: saved as contact bob; the code is used up`)
+    // Named from its first join, even when its chat connection beats the contacts file write.
+    expect(listener.stderr).toContain(`* bob joined (${jkey}) via direct`)
+    expect(listener.stdout).toContain('[bob] hello by code\n')
     expect(contactsOf(jhome)).toEqual({ alice: lkey })
     expect(contactsOf(lhome)).toEqual({ bob: jkey })
 
@@ -177,8 +180,24 @@ describe('invite codes', () => {
     await listener.waitForLine(/\* paired with bob \([0-9a-f]{64}\) by invite code: saved as contact bob; the code is used up/)
     joiner.type('hi alice\r')
     await listener.waitForLine(/bob: hi alice/)
+    joiner.type('/invite\r')
+    await joiner.waitForLine('* /invite works on a listener: it opens a code that pairs someone with it')
     joiner.type('/quit\r')
     expect((await joiner.exit()).code).toBe(0)
+
+    // The code is used up: /invite opens a new one, without restarting the room; it pairs someone else.
+    listener.type('/invite\r')
+    const codes = async () => [...(await listener.lines()).join('\n').matchAll(new RegExp(CODE, 'g'))].map((m) => m[1]!)
+    for (const deadline = Date.now() + 10_000; (await codes()).length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50))
+    const second = (await codes())[1]!
+    expect(second).not.toBe(code)
+    const carol = p2pchat(['connect', second, '--name', 'carol', '--bootstrap', net.flag], tempHome().env)
+    carol.end('hi from carol\n')
+    expect((await carol.exit()).code, carol.stderr).toBe(0)
+    await listener.waitForLine(/\* paired with carol \([0-9a-f]{64}\) by invite code: saved as contact carol; the code is used up/)
+    await listener.waitForLine(/carol: hi from carol/)
+    expect(contactsOf(lhome)).toMatchObject({ bob: keyOf(jhome) })
+    expect(Object.keys(contactsOf(lhome)).sort()).toEqual(['bob', 'carol'])
     listener.type('/quit\r')
     expect((await listener.exit()).code).toBe(0)
   }, 60_000)
