@@ -3,7 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat, type Proc } from '../helpers/proc.js'
+import { p2pchat, type Proc, jsonEvents, type JsonEvent } from '../helpers/proc.js'
 import { PtyProc } from '../helpers/pty.js'
 
 // Invite codes and pairing (issue 12) through the built CLI: `listen --invite` prints a code,
@@ -13,14 +13,8 @@ import { PtyProc } from '../helpers/pty.js'
 const net = useTestNetwork()
 const CODE = /invite code: (\d+-[a-z]+-[a-z]+-[a-z]+) /
 
-type Event = Record<string, unknown> & { type: string }
-function events(proc: Proc, type: string): Event[] {
-  return proc.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Event)
-    .filter((e) => e.type === type)
-}
+type Event = JsonEvent
+const events = jsonEvents
 
 function contactsOf(home: { dir: string }): Record<string, string> {
   const file = path.join(home.dir, 'config', 'p2pchat', 'contacts.json')

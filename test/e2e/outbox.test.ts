@@ -2,7 +2,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { type Proc, p2pchat } from '../helpers/proc.js'
+import { type Proc, p2pchat, jsonEvents, type JsonEvent } from '../helpers/proc.js'
 
 // Issue 10: nothing typed is lost. Lines written while the peer is dead but
 // not yet known to be dead are kept and re-sent (--reconnect), or reported
@@ -10,15 +10,9 @@ import { type Proc, p2pchat } from '../helpers/proc.js'
 
 const net = useTestNetwork()
 
-type Event = Record<string, unknown> & { type: string }
+type Event = JsonEvent
 
-function events(proc: Proc, type?: string): Event[] {
-  return proc.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Event)
-    .filter((e) => type === undefined || e.type === type)
-}
+const events = jsonEvents
 
 /** Texts of the `message` events a --json process printed, in order. */
 function messages(proc: Proc): string[] {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { BIP39_ENGLISH } from '../../src/core/wordlist.js'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat, startListener, type Proc } from '../helpers/proc.js'
+import { p2pchat, startListener, type Proc, jsonEvents, type JsonEvent } from '../helpers/proc.js'
 import { PtyProc } from '../helpers/pty.js'
 
 // Safety words (issue 12 point 3): both ends of a connection derive 4 BIP39 words from its Noise
@@ -10,15 +10,9 @@ import { PtyProc } from '../helpers/pty.js'
 
 const net = useTestNetwork()
 
-type Event = Record<string, unknown> & { type: string }
+type Event = JsonEvent
 
-function events(proc: Proc, type: string): Event[] {
-  return proc.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Event)
-    .filter((e) => e.type === type)
-}
+const events = jsonEvents
 
 async function nthEvent(proc: Proc, type: string, n = 1, timeoutMs = 15_000): Promise<Event> {
   await proc.waitUntil(() => events(proc, type).length >= n, `${n} ${type} event(s)`, timeoutMs)

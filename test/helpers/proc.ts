@@ -122,6 +122,17 @@ export class Proc {
   }
 }
 
+export type JsonEvent = Record<string, unknown> & { type: string }
+
+/** The JSON events a --json process printed on stdout so far (its JSON lines), all or of one type. */
+export function jsonEvents(proc: Proc, type?: string): JsonEvent[] {
+  return proc.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as JsonEvent)
+    .filter((e) => type === undefined || e.type === type)
+}
+
 export function p2pchat(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   return new Proc(process.execPath, [BIN, ...args], env)
 }
