@@ -637,7 +637,10 @@ describe.skipIf(!support.ok)('NAT lab, room members relay for newcomers', () => 
       const relayed = client.stderr.includes(`(relayed through ${relay8} (a room member's relay)`)
       if (client.stderr.includes('trying again')) retried++
       if (code === 0 && relayed) ok++
-      else failures.push(`#${i} exit ${code}${relayed ? '' : ' (not relayed)'}: ${client.stderr.trim().split('\n').slice(-2).join(' | ')}`)
+      else {
+        failures.push(`#${i} exit ${code}${relayed ? '' : ' (not relayed)'}: ${client.stderr.trim().split('\n').slice(-2).join(' | ')}`)
+        console.info(`--- newcomer #${i} ---\n${client.stderr}\n--- listener (last 15 lines) ---\n${listener.stderr.trim().split('\n').slice(-15).join('\n')}\n--- member (last 15 lines) ---\n${members[0]!.proc.stderr.trim().split('\n').slice(-15).join('\n')}`)
+      }
     }
     if (failures.length === 0) expect(listener.stdout).toContain(`line ${CONNECTS - 1}\n`)
     console.info(`relayed connects through a volunteer: ${ok}/${CONNECTS} (${retried} after a pairing retry) in ${Math.round((Date.now() - started) / 1000)} s${failures.length ? `\n${failures.join('\n')}` : ''}`)
@@ -657,7 +660,10 @@ describe.skipIf(!support.ok)('NAT lab, room members relay for newcomers', () => 
     expect(await exitOf(using.proc)).toBe(0)
     // Told at once that its relay stopped, then back through the other volunteer.
     await client.waitFor(`connection lost: relay ${first} stopped relaying`, 'stderr', 15_000)
-    await client.waitFor(`reconnected to ${key} (relayed through ${other.relayKey.slice(0, 8)} (a room member's relay)`, 'stderr', 60_000)
+    await client.waitFor(`reconnected to ${key} (relayed through ${other.relayKey.slice(0, 8)} (a room member's relay)`, 'stderr', 60_000).catch((err: Error) => {
+      // What the other two saw is what tells a listener-side failure from a relay-side one.
+      throw new Error(`${err.message}\n--- listener ---\n${listener.stderr}\n--- other volunteer ---\n${other.proc.stderr}`)
+    })
     client.write('after\n')
     await listener.waitFor('after\n', 'stdout', 15_000)
 
