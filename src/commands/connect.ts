@@ -8,7 +8,7 @@ import { leaveNetwork, openNode, resolveNetwork, resolveRelays } from '../core/n
 import { findRoomRelays, MemberRelay } from '../core/volunteers.js'
 import { formatPathSummary } from '../ui/render.js'
 import { withShutdown, type Shutdown } from '../ui/signals.js'
-import { chooseMode, createUi, showDelivery, showFailure, showMemberRelay, type ChatController } from '../ui/views.js'
+import { chooseMode, createUi, showDelivery, showFailure, showKeyChanged, showMemberRelay, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
 export interface ConnectOptions {
@@ -194,14 +194,7 @@ async function pair(
   const keyHex = toHex(inviter.key)
   const saved = await rememberPeer(contactsPath(ctx), keyHex, opts.saveAs ?? (inviter.name || 'peer'))
   const fields = { key: keyHex, name: inviter.name, savedAs: saved.savedAs, offeredAs: offered }
-  if (saved.conflict) {
-    ui.pairing(
-      'contact-key-changed',
-      `the inviter's key ${keyHex} is not the key saved as ${saved.conflict.name} (${saved.conflict.oldKey}): a new identity, or someone else. Saved as ${saved.savedAs}; ${saved.conflict.name} is unchanged (if this really is ${saved.conflict.name}'s new key: p2pchat contacts add ${saved.conflict.name} ${keyHex} --force)`,
-      { ...fields, contact: saved.conflict.name, oldKey: saved.conflict.oldKey },
-      true
-    )
-  }
+  showKeyChanged(ui, `the inviter's key ${keyHex}`, keyHex, saved, fields)
   const how = saved.already ? `already saved as contact ${saved.savedAs}` : `saved as contact ${saved.savedAs}`
   ui.pairing('paired', `paired with ${keyHex} by invite code (${how}; you offered the name ${offered}); next time: p2pchat connect ${saved.savedAs}`, fields)
   return { remoteKey: inviter.key, remoteName: saved.savedAs }

@@ -12,7 +12,7 @@ import { trackRelaySockets } from '../core/path.js'
 import { RoomRelays } from '../core/volunteers.js'
 import { formatPathSummary } from '../ui/render.js'
 import { withShutdown, type Shutdown } from '../ui/signals.js'
-import { chooseMode, createUi, showDelivery, showFailure, showRoomRelays, type ChatController } from '../ui/views.js'
+import { chooseMode, createUi, showDelivery, showFailure, showKeyChanged, showRoomRelays, type ChatController } from '../ui/views.js'
 import { contactsPath, type CommandContext } from './context.js'
 
 export interface ListenOptions {
@@ -284,14 +284,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
               // Show the name at once (the file watch would take a moment): the joiner is already on its way.
               await book.reload().catch(() => {})
               const fields = { key: hex, name: peer.name, savedAs: saved.savedAs, usesLeft: left }
-              if (saved.conflict) {
-                ui.pairing(
-                  'contact-key-changed',
-                  `the key that paired as ${saved.conflict.name} (${hex}) is not the key saved as ${saved.conflict.name} (${saved.conflict.oldKey}): a new identity, or someone else. Saved as ${saved.savedAs}; ${saved.conflict.name} is unchanged (if this really is ${saved.conflict.name}'s new key: p2pchat contacts add ${saved.conflict.name} ${hex} --force)`,
-                  { ...fields, contact: saved.conflict.name, oldKey: saved.conflict.oldKey },
-                  true
-                )
-              }
+              showKeyChanged(ui, `the key that paired as ${saved.conflict?.name} (${hex})`, hex, saved, fields)
               const how = saved.already ? `already saved as contact ${saved.savedAs}` : `saved as contact ${saved.savedAs}`
               ui.pairing('paired', `paired with ${saved.savedAs} (${hex}) by invite code: ${how}; ${left > 0 ? `the code pairs ${left} more` : 'the code is used up'}`, fields)
             },

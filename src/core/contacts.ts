@@ -74,6 +74,11 @@ export function isValidContactName(name: string): boolean {
   return NAME.test(name) && !isKey(name) && !CODE_LIKE_NAME.test(name)
 }
 
+/** A name a peer may offer when pairing: a valid contact name that cannot pass for the short key shown for a stranger either. */
+export function isOfferableName(name: string): boolean {
+  return isValidContactName(name) && !/^[0-9a-f]{8,}$/i.test(name)
+}
+
 /**
  * The name we offer to people we pair with, when none is given: the login
  * name, made a valid contact name ('peer' when nothing is left of it).

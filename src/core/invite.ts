@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import type DHT from 'hyperdht'
 import type { KeyPair, NoiseStream, Server } from 'hyperdht'
 import sodium from 'sodium-native'
+import { isOfferableName } from './contacts.js'
 import { ChatError, EXIT, fromDhtError } from './errors.js'
 import { generateIdentity } from './identity.js'
 import { CPace, PakeError, SHARE_BYTES, lvCat } from './pake.js'
@@ -173,12 +174,8 @@ export interface PairedPeer {
 
 type Role = 'J' | 'L'
 
-const NAME_OK = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/
-/** A name a peer offers must not pass for a key or the short key shown for a stranger. */
-const NAME_LIKE_KEY = /^[0-9a-f]{8,}$/i
-
 function offeredName(name: string): string {
-  return NAME_OK.test(name) && !NAME_LIKE_KEY.test(name) && !/^\d+-[A-Za-z]/.test(name) ? name : ''
+  return isOfferableName(name) ? name : ''
 }
 
 /** Our identity message: key ‖ signature ‖ name length ‖ name. */

@@ -6,6 +6,7 @@ import { DEFAULT_MAX_LINE_BYTES, encodeLines } from '../core/framing.js'
 import { prefixLines } from '../core/listener.js'
 import type { PeerInfo, Sender } from '../core/session.js'
 import type { Conversation, OwnLine } from '../core/conversation.js'
+import type { Remembered } from '../core/contacts.js'
 import { VOLUNTEER_MAX_BYTES_PER_SEC, VOLUNTEER_MAX_PAIRS, type MemberRelay, type RoomRelays } from '../core/volunteers.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
@@ -118,6 +119,22 @@ export function showDelivery(conversation: Conversation, ui: ChatUi): void {
   conversation.on('confirmed', (upTo) => ui.confirmed(upTo))
   conversation.on('pending', (peer, lines) => ui.pending(peer, lines))
   conversation.on('undelivered', (peer, lines, kept) => ui.undelivered(peer, lines, kept))
+}
+
+/**
+ * A key learnt by pairing came with a name already saved for another key
+ * (both ends: connect for the inviter, listen for a joiner): said loudly,
+ * with the command for a real key change. `subject` names the new key.
+ */
+export function showKeyChanged(ui: ChatUi, subject: string, hex: string, saved: Remembered, fields: Record<string, unknown>): void {
+  const c = saved.conflict
+  if (!c) return
+  ui.pairing(
+    'contact-key-changed',
+    `${subject} is not the key saved as ${c.name} (${c.oldKey}): a new identity, or someone else. Saved as ${saved.savedAs}; ${c.name} is unchanged (if this really is ${c.name}'s new key: p2pchat contacts add ${c.name} ${hex} --force)`,
+    { ...fields, contact: c.name, oldKey: c.oldKey },
+    true
+  )
 }
 
 /** Shows what a room member's volunteer relay does (connect). */
