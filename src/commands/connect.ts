@@ -133,7 +133,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       showDelivery(connector.conversation, ui)
       connector.on('relay-retry', (failure, n, of, relay, wait) =>
         ui.notice(
-          `${failure.message}; trying again${wait ? ` in ${wait / 1000} s` : ''}${relay ? ` through relay ${relay.slice(0, 8)}` : ''} (${n} of ${of})${wait ? " (a room member's relay behind a NAT lets in one newcomer behind a randomizing NAT every 20 s)" : ''}`
+          `${failure.message}; trying again${wait ? ` in ${Math.ceil(wait / 1000)} s` : ''}${relay ? ` through relay ${relay.slice(0, 8)}` : ''} (${n} of ${of})${wait ? ' (a hole punch with a randomizing NAT may start only some seconds after the last one, on either side)' : ''}`
         )
       )
       connector.on('via-relay', (failure, relay, count, volunteer) =>

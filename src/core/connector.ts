@@ -7,6 +7,7 @@ import type { Line } from './framing.js'
 import { toHex } from './keys.js'
 import { watchLanPings } from './network.js'
 import { trackRelaySockets } from './path.js'
+import { RELAY_LINK_OPEN_TIMEOUT_MS, RelayLinks, randomPunchPauseLeft } from './relaylink.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, dial, type PeerConnection, type PeerInfo, type Sender } from './session.js'
 
 /**
@@ -196,11 +197,71 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     return Promise.race([new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), this.finished.then(() => undefined)])
   }
 
+  /**
+   * Opens (or reuses) our link to a relay before dialing through it (see
+   * RelayLink). A new link behind a randomizing NAT first waits out
+   * hyperdht's random-punch pause, which would refuse it at once. Returns
+   * why the link did not open, or null.
+   */
+  private async linkTo(links: RelayLinks, relay: Buffer): Promise<ChatError | null> {
+    const hex = toHex(relay)
+    if (!links.get(hex)?.alive) {
+      const pause = randomPunchPauseLeft(this.dht)
+      if (pause > 0) await this.sleep(pause)
+      if (this.outcome) return null
+    }
+    const link = links.ensure(relay)
+    const open = await Promise.race([link.opened, this.finished.then(() => true)])
+    if (open || this.outcome) return null
+    return ChatError.relayUnreachable(hex, fromDhtError(link.error ?? { code: 'HOLEPUNCH_ABORTED' }))
+  }
+
+  /** One dial (direct, or through `relay`); resolves when it connected (failure null) or failed. */
+  private async dialOnce(
+    relay: Buffer | null,
+    lanPings: ReturnType<typeof watchLanPings>,
+    attemptStart: number
+  ): Promise<{ peer: PeerConnection; failure: ChatError | null }> {
+    const { peer, ready } = dial(this.dht, this.remoteKey, {
+      keyPair: this.opts.keyPair,
+      timeoutMs: this.opts.timeoutMs,
+      idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      nameOf: this.opts.nameOf,
+      relayName: this.opts.relayName,
+      relayThrough: relay ? [relay] : undefined
+    })
+    peer.stream.once('open', () => {
+      if (!this.outcome) this.emit('confirming')
+    })
+    peer.on('lines', (lines) => this.emit('lines', peer.sender(), lines))
+    peer.on('drain', () => this.emit('drain'))
+    let lanFallback: NodeJS.Timeout | undefined
+    // Only this attempt's own LAN ping, and only on a direct attempt (a relayed one does not punch to the LAN).
+    const stopLanWatch = lanPings.onSilent((_address, at) => {
+      if (relay || at < attemptStart) return
+      lanFallback ??= setTimeout(() => {
+        if (!peer.heardFromPeer) peer.destroy(fromDhtError({ code: 'HOLEPUNCH_ABORTED' }))
+      }, LAN_FALLBACK_MS)
+    })
+    let failure: ChatError | null = null
+    try {
+      await Promise.race([ready, this.finished])
+    } catch (err) {
+      failure = err as ChatError
+    } finally {
+      stopLanWatch()
+      clearTimeout(lanFallback)
+    }
+    return { peer, failure }
+  }
+
   /** Dials until the conversation ends; resolves with its outcome. */
   async run(): Promise<Outcome> {
     // Watch the sockets hyperdht opens to relays, to tell relayed paths from direct ones.
     const relayAddresses = trackRelaySockets(this.dht, (key) => key.equals(this.remoteKey))
     const lanPings = watchLanPings(this.dht)
+    // Our connections to relays, opened before dialing through them (installed after the tracker: it sees their sockets).
+    const links = new RelayLinks(this.dht, RELAY_LINK_OPEN_TIMEOUT_MS)
     // The configured relays, then the room's volunteers once looked up.
     let relays = [...this.opts.relays]
     let lookedForVolunteers = false
@@ -224,40 +285,18 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     while (!this.outcome) {
       this.emit('connecting', viaRelay)
       const attemptStart = Date.now()
-      const { peer, ready } = dial(this.dht, this.remoteKey, {
-        keyPair: this.opts.keyPair,
-        timeoutMs: this.opts.timeoutMs,
-        idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
-        nameOf: this.opts.nameOf,
-        relayName: this.opts.relayName,
-        relayThrough: viaRelay ? [relays[relayIndex % relays.length]!] : undefined
-      })
-      peer.stream.once('open', () => {
-        if (!this.outcome) this.emit('confirming')
-      })
-      peer.on('lines', (lines) => this.emit('lines', peer.sender(), lines))
-      peer.on('drain', () => this.emit('drain'))
-      let lanFallback: NodeJS.Timeout | undefined
-      // Only this attempt's own LAN ping, and only on a direct attempt (a relayed one does not punch to the LAN).
-      const direct = !viaRelay
-      const stopLanWatch = lanPings.onSilent((_address, at) => {
-        if (!direct || at < attemptStart) return
-        lanFallback ??= setTimeout(() => {
-          if (!peer.heardFromPeer) peer.destroy(fromDhtError({ code: 'HOLEPUNCH_ABORTED' }))
-        }, LAN_FALLBACK_MS)
-      })
-
-      let failure: ChatError | null = null
-      try {
-        await Promise.race([ready, this.finished])
-      } catch (err) {
-        failure = err as ChatError
-      } finally {
-        stopLanWatch()
-        clearTimeout(lanFallback)
+      const through = viaRelay ? relays[relayIndex % relays.length]! : null
+      // Through a relay: our link to it first (see RelayLink), then the peer through it.
+      let failure = through ? await this.linkTo(links, through) : null
+      if (this.outcome) break
+      let peer: PeerConnection | null = null
+      if (!failure) {
+        const dialed = await this.dialOnce(through, lanPings, attemptStart)
+        peer = dialed.peer
+        failure = dialed.failure
       }
       if (this.outcome) {
-        peer.destroy()
+        peer?.destroy()
         break
       }
       if (failure) {
@@ -276,14 +315,16 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         // A relay dropped the pairing: ours, or the listener's (its --relay-through
         // pairs even our first attempt). Try again, through our next relay if any.
         // Through a volunteer, hole punching to the relay itself can be refused for a while (see VOLUNTEER_BUSY_RETRIES).
-        const through = viaRelay ? relays[relayIndex % relays.length] : undefined
-        const throughVolunteer = through !== undefined && this.volunteers.has(toHex(through))
+        const throughVolunteer = through !== null && this.volunteers.has(toHex(through))
         if ((relayPairingFailed(failure) || (throughVolunteer && relayCouldHelp(failure))) && relayRetries < relayRetryLimit()) {
           relayRetries++
           if (viaRelay) relayIndex++
           viaRelay = relays.length > 0
-          const wait = throughVolunteer ? VOLUNTEER_RETRY_WAIT_MS : 0
-          this.emit('relay-retry', failure, relayRetries, relayRetryLimit(), viaRelay ? toHex(relays[relayIndex % relays.length]!) : null, wait)
+          const next = viaRelay ? relays[relayIndex % relays.length]! : null
+          // A new link to the relay waits out our random-punch pause (see linkTo): say so in the wait.
+          const pause = next && !links.get(toHex(next))?.alive ? randomPunchPauseLeft(this.dht) : 0
+          const wait = Math.max(throughVolunteer ? VOLUNTEER_RETRY_WAIT_MS : 0, pause)
+          this.emit('relay-retry', failure, relayRetries, relayRetryLimit(), next ? toHex(next) : null, wait)
           if (wait) await this.sleep(wait)
           continue
         }
@@ -319,6 +360,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         continue
       }
 
+      if (!peer) continue // not reached: no failure means a dial that connected
       // Connected: the outbox goes first, then talk.
       this.live = peer
       peer.setRelayAddresses(relayAddresses)
@@ -365,6 +407,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
     const outcome = await this.finished
     this.live?.destroy()
+    links.close()
     // Whatever still waits was not delivered: say which lines, exactly.
     this.conversation.close(this.remote)
     return outcome

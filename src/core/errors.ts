@@ -108,6 +108,12 @@ export class ChatError extends Error {
     return new ChatError('RELAY_GONE', `connection lost: ${which} stopped relaying (it was shut down or went offline)`, EXIT.CONNECTION_LOST)
   }
 
+  /** Our own connection to a relay (opened before dialing through it) did not open: `cause` is why. */
+  static relayUnreachable(relayHex: string, cause: ChatError): ChatError {
+    const reason = cause.message.replace(/^(connection failed|connection error|hole punching failed): /, '')
+    return new ChatError('RELAY_UNREACHABLE', `connection failed: could not reach relay ${relayHex.slice(0, 8)} (${reason})`, EXIT.CONNECTION_FAILED, { cause })
+  }
+
   /** Data waited for an acknowledgement far longer than the round trip warrants (see DEFAULT_DEAD_PATH). */
   static pathDead(waitedMs: number): ChatError {
     return new ChatError(
@@ -258,9 +264,9 @@ const DHT_ERRORS: Record<string, { message: string; exitCode: ExitCode }> = {
   }
 }
 
-/** Relay pairing failures that a new attempt through the relay usually gets past. */
+/** Relay failures that a new attempt through the relay (or the next one) usually gets past: a dropped pairing, or our link to the relay that did not open. */
 export function relayPairingFailed(error: ChatError): boolean {
-  return error.code === 'CHANNEL_CLOSED' || error.code === 'RELAY_ABORTED'
+  return error.code === 'CHANNEL_CLOSED' || error.code === 'RELAY_ABORTED' || error.code === 'RELAY_UNREACHABLE'
 }
 
 /** Turns whatever hyperdht (or a stream) threw into a ChatError. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
-import type { default as DHT, KeyPair, NoiseStream } from 'hyperdht'
-import relayModule from 'blind-relay'
+import type { default as DHT, KeyPair } from 'hyperdht'
 import { toHex } from './keys.js'
+import { RELAY_LINK_OPEN_TIMEOUT_MS, RelayLinks } from './relaylink.js'
 import { RelayService, type RelayPolicy, type RelayServiceEvents } from './relay.js'
 
 /*
@@ -51,10 +51,8 @@ const MEMBER_RECORD_CHECKS_MS = [1000, 3000, 6000, 10_000, 20_000, 40_000]
 const LISTENER_RECHECK_MS = 60_000
 /** Records last 48 h on DHT nodes; the listener stores its list again this often. */
 const REPUBLISH_MS = 10 * 60_000
-/** How long the listener gives its link to a volunteer's relay to open, and how long it waits before trying again. */
-const LINK_OPEN_TIMEOUT_MS = 30_000
+/** How long the listener waits before trying again to open its link to a volunteer's relay. */
 const LINK_RETRY_MS = 5000
-const LINK_KEEP_ALIVE_MS = 5000
 /** A link whose volunteer is no longer listed is closed once no relayed connection has used it for this long (a member that reconnects keeps its link). */
 const LINK_IDLE_CLOSE_MS = 30_000
 /** How long a newcomer waits for the listener's list. */
@@ -154,103 +152,6 @@ export interface RoomRelaysEvents {
   'volunteer-gone': [memberKey: string, relayKey: string]
 }
 
-/** blind-relay's client cache (internal): which client a stream's pairing requests go through. */
-interface ClientCache {
-  _clients: WeakMap<object, RelayClient>
-  from(stream: object, opts: { id: Buffer }): RelayClient
-}
-interface RelayClient {
-  pair(isInitiator: boolean, token: Buffer, stream: unknown): unknown
-  unpair(token: Buffer): void
-  once?(event: 'close', listener: () => void): unknown
-}
-
-/**
- * The listener's one connection to a volunteer's relay, shared by every
- * relayed connection through it. hyperdht opens a new connection to the
- * relay for each relayed connection (server.js _relayConnection) and
- * destroys it when that connection ends; from a listener behind a
- * randomizing NAT to a volunteer behind a consistent one, each such
- * connection needs a random hole punch, which hyperdht allows one node once
- * per 20 s. So the listener opens the link once, when it lists the
- * volunteer, and hands hyperdht a view of it per relayed connection whose
- * end() and destroy() cancel only that connection's pairing.
- */
-class RelayLink {
-  readonly socket: NoiseStream
-  private readonly client: RelayClient
-  readonly opened: Promise<boolean>
-  /** Relayed connections using the link now. */
-  views = 0
-  /** RoomRelays watches its end. */
-  watched = false
-
-  constructor(connect: (key: Buffer) => NoiseStream, relayKey: Buffer) {
-    this.socket = connect(relayKey)
-    this.socket.on('error', () => {})
-    this.socket.setKeepAlive(LINK_KEEP_ALIVE_MS)
-    this.client = (relayModule as unknown as { Client: ClientCache }).Client.from(this.socket, { id: this.socket.publicKey })
-    // The relay closed our session (its channel), the socket aside: the link is no use any more.
-    this.client.once?.('close', () => this.socket.destroy())
-    this.opened = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), LINK_OPEN_TIMEOUT_MS)
-      timer.unref()
-      this.socket.once('open', () => resolve(true))
-      this.socket.once('close', () => resolve(false))
-    }).then((open) => {
-      if (!open) this.socket.destroy()
-      return open
-    })
-  }
-
-  get alive(): boolean {
-    return !this.socket.destroyed
-  }
-
-  /** A view of the link for one relayed connection. */
-  view(): NoiseStream {
-    const { socket, client } = this
-    let token: Buffer | null = null
-    let released = false
-    this.views++
-    const release = () => {
-      // This connection is done with the relay (ended, failed, or moved to a direct path).
-      if (!released) this.views--
-      released = true
-      if (token && !socket.destroyed) {
-        try {
-          client.unpair(token)
-        } catch {
-          // the link is gone: so is the pairing
-        }
-      }
-      token = null
-      return view
-    }
-    const view = new Proxy(socket, {
-      get(target, prop) {
-        if (prop === 'destroy' || prop === 'end') return release
-        const value = Reflect.get(target, prop, target) as unknown
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
-      }
-    })
-    // hyperdht asks blind-relay for the client of the stream it got: this view's pairing goes through the link's client.
-    const perView: RelayClient = {
-      pair: (isInitiator, t, stream) => {
-        token = t
-        return client.pair(isInitiator, t, stream)
-      },
-      unpair: (t) => client.unpair(t)
-    }
-    ;(relayModule as unknown as { Client: ClientCache }).Client._clients.set(view, perView)
-    return view
-  }
-
-  close(): void {
-    this.socket.destroy()
-  }
-}
-
 interface Member {
   key: Buffer
   hex: string
@@ -271,9 +172,8 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
   private again = false
   private republishTimer: NodeJS.Timeout | null = null
   private closed = false
-  /** The listener's links to listed relays (hex key → link). */
-  private readonly links = new Map<string, RelayLink>()
-  private readonly connect: (key: Buffer) => NoiseStream
+  /** The listener's links to listed relays: newcomers' relayed connections share them (see RelayLink). */
+  private readonly links: RelayLinks
 
   constructor(
     private readonly dht: DHT,
@@ -283,13 +183,8 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
   ) {
     super()
     // hyperdht connects to the relay a newcomer names with dht.connect(key):
-    // for a listed relay, hand it a view of our link instead (see RelayLink).
-    const connect = dht.connect.bind(dht)
-    this.connect = (key) => connect(key)
-    dht.connect = ((publicKey: Buffer, opts?: Parameters<DHT['connect']>[1]): NoiseStream => {
-      const link = opts === undefined ? this.links.get(toHex(publicKey)) : undefined
-      return link?.alive ? link.view() : connect(publicKey, opts)
-    }) as DHT['connect']
+    // for a listed relay, it gets a view of our link instead.
+    this.links = new RelayLinks(dht, RELAY_LINK_OPEN_TIMEOUT_MS)
   }
 
   /** Stores the (empty) list at once, so that no list left by an earlier run of this listener names relays that are gone. */
@@ -378,8 +273,7 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
       const link = this.links.get(hex)
       if (!link || [...this.members].some((m) => m.relay && toHex(m.relay) === hex)) return
       if (link.views > 0 && link.alive) return this.closeWhenUnused(hex)
-      link.close()
-      this.links.delete(hex)
+      this.links.drop(hex, link)
     }, LINK_IDLE_CLOSE_MS)
     timer.unref()
   }
@@ -388,13 +282,8 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
   private async link(relay: Buffer, member: Member): Promise<boolean> {
     const hex = toHex(relay)
     for (;;) {
-      let link = this.links.get(hex)
-      if (!link?.alive) {
-        link = new RelayLink(this.connect, relay)
-        this.links.set(hex, link)
-      }
       // A first attempt can be refused while hyperdht's random-punch pause runs (see RelayLink).
-      if (await link.opened) break
+      if (await this.links.ensure(relay).opened) break
       if (member.gone || this.closed) break
       await new Promise((resolve) => setTimeout(resolve, LINK_RETRY_MS).unref())
       if (member.gone || this.closed) break
@@ -410,7 +299,7 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
     // The link died (the volunteer stopped, or its network went): the relay
     // is no longer listed; a member still here is looked at again later.
     live.socket.once('close', () => {
-      if (this.links.get(hex) === live) this.links.delete(hex)
+      this.links.forget(hex, live)
       for (const m of this.members) {
         if (!m.relay?.equals(relay)) continue
         m.relay = null
@@ -461,8 +350,7 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
     if (this.republishTimer) clearInterval(this.republishTimer)
     for (const m of this.members) if (m.timer) clearTimeout(m.timer)
     this.members.clear()
-    for (const link of this.links.values()) link.close()
-    this.links.clear()
+    this.links.close()
   }
 }
 

@@ -647,6 +647,39 @@ describe.skipIf(!support.ok)('NAT lab, room members relay for newcomers', () => 
     expect(failures).toEqual([])
   }, Math.max(600_000, CONNECTS * 30_000))
 
+  it("a slow hole punch to the volunteer (its probes dropped for 20 s): the newcomer's link to the relay waits it out, and no pairing times out", async () => {
+    const { l, bootstrap, listener, key, members } = await threeHomes()
+    const relay8 = members[0]!.relayKey.slice(0, 8)
+    // Hole-punch datagrams are 1 byte (IP length 29). The newcomer's router drops those coming from the
+    // member's router for 20 s: longer than the 15 s that hyperdht gives a relayed dial to pair, had the
+    // punch to the relay been made inside the dial (as hyperdht does on its own).
+    const rule = ['FORWARD', '-p', 'udp', '-s', l.wan.rtr3!, '-m', 'length', '--length', '29', '-j', 'DROP']
+    l.run('rtr2', 'iptables', ['-I', ...rule])
+    let blocked = true
+    const unblock = () => {
+      if (blocked) l.run('rtr2', 'iptables', ['-D', ...rule])
+      blocked = false
+    }
+    const timer = setTimeout(unblock, 20_000)
+    const started = Date.now()
+    const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap])
+    client.write('after a slow punch\n')
+    try {
+      await client.waitFor(`connected to ${key} (relayed through ${relay8} (a room member's relay), `, 'stderr', 180_000)
+    } finally {
+      clearTimeout(timer)
+      unblock()
+    }
+    const tookMs = Date.now() - started
+    await listener.waitFor('after a slow punch\n', 'stdout', 30_000)
+    expect(tookMs).toBeGreaterThan(20_000)
+    // Neither a pairing timeout nor a dropped pairing: the link opened first, then the pair met at once.
+    expect(client.stderr).not.toMatch(/could not pair us with the peer|dropped us before the peer reached it/)
+    client.end()
+    expect(await exitOf(client, 30_000), client.stderr).toBe(0)
+    console.info(`slow punch to the volunteer: connected ${tookMs} ms after the start, probes dropped for the first 20 s`)
+  }, 600_000)
+
   it('the volunteer leaves: the relayed newcomer is told and comes back through the other volunteer; with none left it says why', async () => {
     const { l, bootstrap, listener, key, members } = await threeHomes(true)
     const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap, '--reconnect'])

@@ -238,6 +238,16 @@ describe('relay pairing failures', () => {
     expect(relayPairingFailed(mapped)).toBe(true)
   })
 
+  it('a link to the relay that did not open says which relay and why, exit 5, and is worth another try', () => {
+    const cause = fromDhtError(Object.assign(new Error('x'), { code: 'HOLEPUNCH_ABORTED' }))
+    const err = ChatError.relayUnreachable('1d1d5ab0'.padEnd(64, '0'), cause)
+    expect(err.code).toBe('RELAY_UNREACHABLE')
+    expect(err.exitCode).toBe(EXIT.CONNECTION_FAILED)
+    expect(err.message).toMatch(/^connection failed: could not reach relay 1d1d5ab0 \(/)
+    expect(err.message).not.toContain('hole punching failed: ')
+    expect(relayPairingFailed(err)).toBe(true)
+  })
+
   it('other failures are not relay pairing failures', () => {
     expect(relayPairingFailed(fromDhtError(Object.assign(new Error('x'), { code: 'HOLEPUNCH_ABORTED' })))).toBe(false)
   })
