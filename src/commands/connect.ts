@@ -136,9 +136,9 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
           `${failure.message}; trying again${wait ? ` in ${Math.ceil(wait / 1000)} s` : ''}${relay ? ` through relay ${relay.slice(0, 8)}` : ''} (${n} of ${of})${wait ? ' (a hole punch with a randomizing NAT may start only some seconds after the last one, on either side)' : ''}`
         )
       )
-      connector.on('via-relay', (failure, relay, count, volunteer) =>
+      connector.on('via-relay', (failure, relay, count, volunteer, wait) =>
         ui.notice(
-          `direct connection failed (${failure.message}); retrying through ${volunteer ? "a room member's relay" : 'relay'} ${relay.slice(0, 8)}${count > 1 ? ` (or one of ${count})` : ''}`
+          `direct connection failed (${failure.message}); retrying through ${volunteer ? "a room member's relay" : 'relay'} ${relay.slice(0, 8)}${count > 1 ? ` (or one of ${count})` : ''}${wait > 0 ? ` in ${Math.ceil(wait / 1000)} s (a hole punch from behind a randomizing NAT may start only 20 s after the last one)` : ''}`
         )
       )
       connector.on('retrying', (failure, wait, attempt) =>

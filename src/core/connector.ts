@@ -70,8 +70,8 @@ export interface ConnectorEvents {
   retrying: [error: ChatError, waitMs: number, attempt: number]
   /** A relay dropped the pairing; trying again through `relay` (the next one, when there are several). */
   'relay-retry': [error: ChatError, attempt: number, of: number, relay: string | null, waitMs: number]
-  /** The direct attempt failed in a way a relay can fix; dialling through `relay` (`volunteer`: a room member's relay). */
-  'via-relay': [error: ChatError, relay: string, relayCount: number, volunteer: boolean]
+  /** The direct attempt failed in a way a relay can fix; dialling through `relay` (`volunteer`: a room member's relay), after `waitMs` (our random-punch pause). */
+  'via-relay': [error: ChatError, relay: string, relayCount: number, volunteer: boolean, waitMs: number]
   /** The connection was lost; redialling at once (--reconnect). */
   lost: [error: ChatError | null]
 }
@@ -337,7 +337,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
             // Spread newcomers over the volunteers; configured relays keep their order.
             relayIndex = this.opts.relays.length > 0 ? 0 : Math.floor(Math.random() * relays.length)
             const relay = toHex(relays[relayIndex % relays.length]!)
-            this.emit('via-relay', failure, relay, relays.length, this.volunteers.has(relay))
+            // A new link to it first waits out our random-punch pause (see linkTo): say so.
+            const pause = links.get(relay)?.alive ? 0 : randomPunchPauseLeft(this.dht)
+            this.emit('via-relay', failure, relay, relays.length, this.volunteers.has(relay), pause)
             continue
           }
         }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { toHex } from './keys.js'
-import { RELAY_LINK_OPEN_TIMEOUT_MS, RelayLinks } from './relaylink.js'
+import { RELAY_LINK_OPEN_TIMEOUT_MS, RelayLinks, randomPunchPauseLeft } from './relaylink.js'
 import { RelayService, type RelayPolicy, type RelayServiceEvents } from './relay.js'
 
 /*
@@ -285,7 +285,9 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
       // A first attempt can be refused while hyperdht's random-punch pause runs (see RelayLink).
       if (await this.links.ensure(relay).opened) break
       if (member.gone || this.closed) break
-      await new Promise((resolve) => setTimeout(resolve, LINK_RETRY_MS).unref())
+      // Not within our own random-punch pause, which would refuse the next attempt at once.
+      const wait = Math.max(LINK_RETRY_MS, randomPunchPauseLeft(this.dht))
+      await new Promise((resolve) => setTimeout(resolve, wait).unref())
       if (member.gone || this.closed) break
     }
     if (member.gone || this.closed) {
