@@ -17,6 +17,8 @@ import { toHex } from './keys.js'
  * ended, so the retry of a slow punch is refused at once. Opened ahead, the
  * link has the punch's whole window (~35 s), and the pairing itself is
  * immediate: the 15 s are spent on nothing but the relay's round trip.
+ * Shared, it is also one punch in all: a listener behind a randomizing NAT
+ * would otherwise need one per relayed newcomer, at most one per 20 s.
  *
  * hyperdht gets a view of the link per relayed connection (see
  * RelayLinks), whose end() and destroy() cancel only that connection's
