@@ -205,15 +205,18 @@ export class Connector extends EventEmitter<ConnectorEvents> {
    */
   private async linkTo(links: RelayLinks, relay: Buffer): Promise<ChatError | null> {
     const hex = toHex(relay)
-    if (!links.get(hex)?.alive) {
-      const pause = randomPunchPauseLeft(this.dht)
-      if (pause > 0) await this.sleep(pause)
-      if (this.outcome) return null
-    }
+    const pause = this.pauseBeforeLink(links, hex)
+    if (pause > 0) await this.sleep(pause)
+    if (this.outcome) return null
     const link = links.ensure(relay)
     const open = await Promise.race([link.opened, this.finished.then(() => true)])
     if (open || this.outcome) return null
     return ChatError.relayUnreachable(hex, fromDhtError(link.error ?? { code: 'HOLEPUNCH_ABORTED' }))
+  }
+
+  /** How long a link to a relay (hex) must wait for our random-punch pause: 0 when a live one is there to reuse. */
+  private pauseBeforeLink(links: RelayLinks, relayHex: string): number {
+    return links.get(relayHex)?.alive ? 0 : randomPunchPauseLeft(this.dht)
   }
 
   /** One dial (direct, or through `relay`); resolves when it connected (failure null) or failed. */
@@ -322,7 +325,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
           viaRelay = relays.length > 0
           const next = viaRelay ? relays[relayIndex % relays.length]! : null
           // A new link to the relay waits out our random-punch pause (see linkTo): say so in the wait.
-          const pause = next && !links.get(toHex(next))?.alive ? randomPunchPauseLeft(this.dht) : 0
+          const pause = next ? this.pauseBeforeLink(links, toHex(next)) : 0
           const wait = Math.max(throughVolunteer ? VOLUNTEER_RETRY_WAIT_MS : 0, pause)
           this.emit('relay-retry', failure, relayRetries, relayRetryLimit(), next ? toHex(next) : null, wait)
           if (wait) await this.sleep(wait)
@@ -338,7 +341,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
             relayIndex = this.opts.relays.length > 0 ? 0 : Math.floor(Math.random() * relays.length)
             const relay = toHex(relays[relayIndex % relays.length]!)
             // A new link to it first waits out our random-punch pause (see linkTo): say so.
-            const pause = links.get(relay)?.alive ? 0 : randomPunchPauseLeft(this.dht)
+            const pause = this.pauseBeforeLink(links, relay)
             this.emit('via-relay', failure, relay, relays.length, this.volunteers.has(relay), pause)
             continue
           }
