@@ -211,7 +211,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     const link = links.ensure(relay)
     const open = await Promise.race([link.opened, this.finished.then(() => true)])
     if (open || this.outcome) return null
-    return ChatError.relayUnreachable(hex, fromDhtError(link.error ?? { code: 'HOLEPUNCH_ABORTED' }))
+    // No error: the link's open timeout ran out (the punch to the relay never met).
+    return ChatError.relayUnreachable(hex, link.error ? fromDhtError(link.error) : `no connection within ${RELAY_LINK_OPEN_TIMEOUT_MS / 1000} s`)
   }
 
   /** How long a link to a relay (hex) must wait for our random-punch pause: 0 when a live one is there to reuse. */
@@ -264,7 +265,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     const relayAddresses = trackRelaySockets(this.dht, (key) => key.equals(this.remoteKey))
     const lanPings = watchLanPings(this.dht)
     // Our connections to relays, opened before dialing through them (installed after the tracker: it sees their sockets).
-    const links = new RelayLinks(this.dht, RELAY_LINK_OPEN_TIMEOUT_MS)
+    const links = new RelayLinks(this.dht)
     // The configured relays, then the room's volunteers once looked up.
     let relays = [...this.opts.relays]
     let lookedForVolunteers = false

@@ -108,10 +108,10 @@ export class ChatError extends Error {
     return new ChatError('RELAY_GONE', `connection lost: ${which} stopped relaying (it was shut down or went offline)`, EXIT.CONNECTION_LOST)
   }
 
-  /** Our own connection to a relay (opened before dialing through it) did not open: `cause` is why. */
-  static relayUnreachable(relayHex: string, cause: ChatError): ChatError {
-    const reason = cause.message.replace(/^(connection failed|connection error|hole punching failed): /, '')
-    return new ChatError('RELAY_UNREACHABLE', `connection failed: could not reach relay ${relayHex.slice(0, 8)} (${reason})`, EXIT.CONNECTION_FAILED, { cause })
+  /** Our own connection to a relay (opened before dialing through it) did not open: `cause` is why (hyperdht's error, or in words). */
+  static relayUnreachable(relayHex: string, cause: ChatError | string): ChatError {
+    const reason = typeof cause === 'string' ? cause : cause.message.replace(/^(connection failed|connection error|hole punching failed): /, '')
+    return new ChatError('RELAY_UNREACHABLE', `connection failed: could not reach relay ${relayHex.slice(0, 8)} (${reason})`, EXIT.CONNECTION_FAILED, typeof cause === 'string' ? {} : { cause })
   }
 
   /** Data waited for an acknowledgement far longer than the round trip warrants (see DEFAULT_DEAD_PATH). */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { toHex } from './keys.js'
-import { RELAY_LINK_OPEN_TIMEOUT_MS, RelayLinks, randomPunchPauseLeft } from './relaylink.js'
+import { RelayLinks, randomPunchPauseLeft } from './relaylink.js'
 import { RelayService, type RelayPolicy, type RelayServiceEvents } from './relay.js'
 
 /*
@@ -184,7 +184,7 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
     super()
     // hyperdht connects to the relay a newcomer names with dht.connect(key):
     // for a listed relay, it gets a view of our link instead.
-    this.links = new RelayLinks(dht, RELAY_LINK_OPEN_TIMEOUT_MS)
+    this.links = new RelayLinks(dht)
   }
 
   /** Stores the (empty) list at once, so that no list left by an earlier run of this listener names relays that are gone. */

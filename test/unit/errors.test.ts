@@ -246,6 +246,10 @@ describe('relay pairing failures', () => {
     expect(err.message).toMatch(/^connection failed: could not reach relay 1d1d5ab0 \(/)
     expect(err.message).not.toContain('hole punching failed: ')
     expect(relayPairingFailed(err)).toBe(true)
+    // A link whose open timeout ran out has no hyperdht error: the reason is said in words.
+    const timedOut = ChatError.relayUnreachable('1d1d5ab0'.padEnd(64, '0'), 'no connection within 40 s')
+    expect(timedOut.message).toBe('connection failed: could not reach relay 1d1d5ab0 (no connection within 40 s)')
+    expect(relayPairingFailed(timedOut)).toBe(true)
   })
 
   it('other failures are not relay pairing failures', () => {
