@@ -1,7 +1,7 @@
 import { isatty } from 'node:tty'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { ChatError, escapeControls, EXIT } from './core/errors.js'
-import { isOutputLoss, routeOutputLoss } from './ui/signals.js'
+import { isOutputLoss, routeOutputLoss } from './process/shutdown.js'
 import type { CommandContext } from './commands/context.js'
 import type { Output } from './ui/output.js'
 

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net'
 import os from 'node:os'
 import { EXIT } from '../core/errors.js'
-import { checkOwnAddress, formatBootstrap, localIPv4Addresses } from '../core/network.js'
-import { startPrivateNetwork } from '../core/privnet.js'
-import { withShutdown } from '../ui/signals.js'
+import { checkOwnAddress, formatBootstrap, localIPv4Addresses } from '../core/dht/network.js'
+import { startPrivateNetwork } from '../core/dht/privnet.js'
+import { withShutdown } from '../process/shutdown.js'
 import type { CommandContext } from './context.js'
 
 export interface BootstrapOptions {

@@ -1,6 +1,6 @@
 import { ChatError, EXIT } from '../core/errors.js'
-import { loadContacts, updateContacts, validateContactName } from '../core/contacts.js'
-import { parseKey, toHex } from '../core/keys.js'
+import { loadContacts, updateContacts, validateContactName } from '../core/store/contacts.js'
+import { parseKey, toHex } from '../core/store/keys.js'
 import { contactsPath, type CommandContext } from './context.js'
 
 export async function contactsAdd(name: string, key: string, opts: { force?: boolean }, ctx: CommandContext): Promise<number> {

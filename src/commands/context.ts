@@ -1,7 +1,7 @@
 import os from 'node:os'
 import path from 'node:path'
-import { defaultContactsPath } from '../core/contacts.js'
-import { defaultIdentityPath } from '../core/identity.js'
+import { defaultContactsPath } from '../core/store/contacts.js'
+import { defaultIdentityPath } from '../core/store/identity.js'
 import { Output } from '../ui/output.js'
 
 /** The process's I/O, passed in so commands can be driven from tests. */

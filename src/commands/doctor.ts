@@ -1,6 +1,6 @@
 import os from 'node:os'
-import { adviceFor, diagnose } from '../core/doctor.js'
-import { formatBootstrap, localIPv4Addresses, resolveNetwork } from '../core/network.js'
+import { adviceFor, diagnose } from '../core/dht/doctor.js'
+import { formatBootstrap, localIPv4Addresses, resolveNetwork } from '../core/dht/network.js'
 import { createProgress } from '../ui/progress.js'
 import type { CommandContext } from './context.js'
 

@@ -1,5 +1,5 @@
-import { defaultIdentityPath, generateIdentity, writeIdentity } from '../core/identity.js'
-import { toHex, toZ32 } from '../core/keys.js'
+import { defaultIdentityPath, generateIdentity, writeIdentity } from '../core/store/identity.js'
+import { toHex, toZ32 } from '../core/store/keys.js'
 import type { CommandContext } from './context.js'
 
 export interface KeygenOptions {

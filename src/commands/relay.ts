@@ -1,10 +1,10 @@
 import path from 'node:path'
-import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core/identity.js'
-import { toHex, toZ32 } from '../core/keys.js'
-import { formatBootstrap, leaveNetwork, openNode, resolveNetwork } from '../core/network.js'
-import { RelayService } from '../core/relay.js'
+import { defaultIdentityPath, loadIdentity, loadOrCreateIdentity } from '../core/store/identity.js'
+import { toHex, toZ32 } from '../core/store/keys.js'
+import { formatBootstrap, leaveNetwork, openNode, resolveNetwork } from '../core/dht/network.js'
+import { RelayService } from '../core/relay/service.js'
 import { formatBytes } from '../ui/render.js'
-import { withShutdown, type Shutdown } from '../ui/signals.js'
+import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import type { CommandContext } from './context.js'
 
 export interface RelayOptions {

@@ -1,5 +1,5 @@
-import { defaultIdentityPath, loadIdentity } from '../core/identity.js'
-import { toHex, toZ32 } from '../core/keys.js'
+import { defaultIdentityPath, loadIdentity } from '../core/store/identity.js'
+import { toHex, toZ32 } from '../core/store/keys.js'
 import type { CommandContext } from './context.js'
 
 export async function whoami(opts: { identity?: string }, ctx: CommandContext): Promise<number> {

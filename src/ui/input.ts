@@ -1,4 +1,4 @@
-import { LineDecoder, type Line } from '../core/framing.js'
+import { LineDecoder, type Line } from '../core/peer/framing.js'
 
 export interface LineSource {
   pause(): void

@@ -1,6 +1,6 @@
 import { stripVTControlCharacters } from 'node:util'
-import type { Line } from '../core/framing.js'
-import type { PeerInfo } from '../core/session.js'
+import type { Line } from '../core/peer/framing.js'
+import type { PeerInfo } from '../core/peer/connection.js'
 
 /** A notice for a line that was cut, or null for a whole line. */
 export function lineNotice(line: Line, verb: 'kept' | 'sent' = 'kept'): string | null {

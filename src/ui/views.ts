@@ -1,13 +1,13 @@
 import readline from 'node:readline'
 import type { Ora } from 'ora'
 import { ChatError } from '../core/errors.js'
-import type { Line } from '../core/framing.js'
-import { DEFAULT_MAX_LINE_BYTES, encodeLines } from '../core/framing.js'
-import { prefixLines } from '../core/listener.js'
-import type { PeerInfo, Sender } from '../core/session.js'
-import type { Conversation, OwnLine } from '../core/conversation.js'
-import type { Remembered } from '../core/contacts.js'
-import { VOLUNTEER_MAX_BYTES_PER_SEC, VOLUNTEER_MAX_PAIRS, type MemberRelay, type RoomRelays } from '../core/volunteers.js'
+import type { Line } from '../core/peer/framing.js'
+import { DEFAULT_MAX_LINE_BYTES, encodeLines } from '../core/peer/framing.js'
+import { prefixLines } from '../core/roles/listener.js'
+import type { PeerInfo, Sender } from '../core/peer/connection.js'
+import type { Conversation, OwnLine } from '../core/peer/conversation.js'
+import type { Remembered } from '../core/store/contacts.js'
+import { VOLUNTEER_MAX_BYTES_PER_SEC, VOLUNTEER_MAX_PAIRS, type MemberRelay, type RoomRelays } from '../core/relay/volunteer.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
 import {
@@ -31,7 +31,7 @@ import {
   type DeliveryState
 } from './render.js'
 import { sanitize, sanitizeText } from './sanitize.js'
-import { routeOutputLoss } from './signals.js'
+import { routeOutputLoss } from '../process/shutdown.js'
 
 /** What became of lines handed to ChatController.send(). */
 export interface Sent {

@@ -5,9 +5,9 @@
 import type DHT from 'hyperdht'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatError } from '../../src/core/errors.js'
-import { generateIdentity } from '../../src/core/identity.js'
-import { Invitation, MAX_MESSAGE_BYTES, parseInviteCode, redeemInvite, type InvitationEnd, type InviteCode } from '../../src/core/invite.js'
-import { joinNetwork } from '../../src/core/network.js'
+import { generateIdentity } from '../../src/core/store/identity.js'
+import { Invitation, MAX_MESSAGE_BYTES, parseInviteCode, redeemInvite, type InvitationEnd, type InviteCode } from '../../src/core/invite/invitation.js'
+import { joinNetwork } from '../../src/core/dht/network.js'
 import { createNetwork } from '../helpers/net.js'
 
 let net: Awaited<ReturnType<typeof createNetwork>>

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { formatBootstrap } from '../../src/core/network.js'
-import { startPrivateNetwork, type PrivateNetwork } from '../../src/core/privnet.js'
+import { formatBootstrap } from '../../src/core/dht/network.js'
+import { startPrivateNetwork, type PrivateNetwork } from '../../src/core/dht/privnet.js'
 import { cleanupHomes, tempHome } from '../helpers/env.js'
 import { killAll, p2pchat, startListener } from '../helpers/proc.js'
 

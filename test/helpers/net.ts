@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll } from 'vitest'
-import { formatBootstrap } from '../../src/core/network.js'
-import { startPrivateNetwork, type PrivateNetwork } from '../../src/core/privnet.js'
+import { formatBootstrap } from '../../src/core/dht/network.js'
+import { startPrivateNetwork, type PrivateNetwork } from '../../src/core/dht/privnet.js'
 import { cleanupHomes } from './env.js'
 import { killAll } from './proc.js'
 

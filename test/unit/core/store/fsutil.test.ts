@@ -1,0 +1,205 @@
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { explainFsError, FileError, readRegularFile, watchFile, withFileLock, writeFileAtomic } from '../../../../src/core/store/fsutil.js'
+
+let dir: string
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'p2pchat-fsutil-test-'))
+})
+
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+async function refusal(p: Promise<unknown>): Promise<FileError> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (e: unknown) => e
+  )
+  expect(err).toBeInstanceOf(FileError)
+  return err as FileError
+}
+
+/** A pid that certainly belonged to a process that has exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '0'])
+  return r.pid!
+}
+
+describe('readRegularFile', () => {
+  it('reads a regular file', async () => {
+    const file = path.join(dir, 'a.txt')
+    fs.writeFileSync(file, 'hello\n')
+    const { text, stat } = await readRegularFile(file, { maxBytes: 100 })
+    expect(text).toBe('hello\n')
+    expect(stat.isFile()).toBe(true)
+  })
+
+  it('refuses a FIFO at once instead of waiting for a writer', async () => {
+    const fifo = path.join(dir, 'fifo')
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    const started = Date.now()
+    const e = await refusal(readRegularFile(fifo, { maxBytes: 100 }))
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(e.code).toBe('ENOTREG')
+    expect(e.reason).toBe('it is a FIFO (named pipe), not a regular file')
+  })
+
+  it('refuses a directory, a character device and a socket, naming what they are', async () => {
+    expect((await refusal(readRegularFile(dir, { maxBytes: 100 }))).reason).toContain('a directory')
+    expect((await refusal(readRegularFile('/dev/null', { maxBytes: 100 }))).reason).toContain('a character device')
+    const sock = path.join(dir, 'sock')
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(sock, resolve))
+    try {
+      expect((await refusal(readRegularFile(sock, { maxBytes: 100 }))).reason).toContain('a socket')
+    } finally {
+      server.close()
+    }
+  })
+
+  it('caps the size', async () => {
+    const file = path.join(dir, 'big')
+    fs.writeFileSync(file, 'x'.repeat(101))
+    const e = await refusal(readRegularFile(file, { maxBytes: 100 }))
+    expect(e.code).toBe('EFBIG')
+    expect((await readRegularFile(file, { maxBytes: 101 })).text).toHaveLength(101)
+  })
+
+  it('lets check() refuse before reading', async () => {
+    const file = path.join(dir, 'a')
+    fs.writeFileSync(file, 'x')
+    const boom = new Error('no')
+    await expect(readRegularFile(file, { maxBytes: 10, check: () => { throw boom } })).rejects.toBe(boom)
+  })
+
+  it('says a missing file does not exist, and a symlink loop is a loop', async () => {
+    expect((await refusal(readRegularFile(path.join(dir, 'nope'), { maxBytes: 10 }))).code).toBe('ENOENT')
+    const loop = path.join(dir, 'loop')
+    fs.symlinkSync(loop, loop)
+    expect((await refusal(readRegularFile(loop, { maxBytes: 10 }))).reason).toMatch(/symbolic links/)
+  })
+})
+
+describe('explainFsError', () => {
+  it('names the part of the path that is not a directory', async () => {
+    const plain = path.join(dir, 'plain')
+    fs.writeFileSync(plain, '')
+    const e = await refusal(writeFileAtomic(path.join(plain, 'sub', 'f.json'), '{}', { overwrite: true }))
+    expect(e.reason).toBe(`${plain} is not a directory`)
+  })
+
+  it.each([
+    ['ENOSPC', /no space left/],
+    ['EROFS', /read-only/],
+    ['EDQUOT', /quota/],
+    ['EACCES', /permission denied/],
+    ['EISDIR', /is a directory/]
+  ])('%s becomes words, without the system text', (code, words) => {
+    const err = Object.assign(new Error(`${code}: raw text, open '/x/.f.123.tmp'`), { code })
+    const e = explainFsError(err, '/x/f')
+    expect(e.reason).toMatch(words)
+    expect(e.reason).not.toContain('tmp')
+    expect(e.reason).not.toContain(code)
+  })
+})
+
+describe('writeFileAtomic', () => {
+  it('refuses a directory as the target, with or without overwrite', async () => {
+    const target = path.join(dir, 'd')
+    fs.mkdirSync(target)
+    for (const overwrite of [false, true]) {
+      const e = await refusal(writeFileAtomic(target, 'x', { overwrite }))
+      expect(e.code).toBe('EISDIR')
+    }
+  })
+
+  it('says EEXIST for an existing file without overwrite', async () => {
+    const target = path.join(dir, 'f')
+    fs.writeFileSync(target, 'old')
+    expect((await refusal(writeFileAtomic(target, 'x', { overwrite: false }))).code).toBe('EEXIST')
+    expect(fs.readFileSync(target, 'utf8')).toBe('old')
+  })
+})
+
+describe('withFileLock', () => {
+  it('runs concurrent read-modify-writes one at a time: no update is lost', async () => {
+    const file = path.join(dir, 'counter')
+    fs.writeFileSync(file, '0')
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        withFileLock(file, async () => {
+          const n = Number(fs.readFileSync(file, 'utf8'))
+          await new Promise((r) => setTimeout(r, 2))
+          await writeFileAtomic(file, String(n + 1), { overwrite: true })
+        })
+      )
+    )
+    expect(fs.readFileSync(file, 'utf8')).toBe('20')
+    expect(fs.readdirSync(dir)).toEqual(['counter']) // lock and temp files gone
+  })
+
+  it('breaks a lock whose owner is dead', async () => {
+    const file = path.join(dir, 'f')
+    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: deadPid(), host: os.hostname(), time: Date.now(), nonce: 'x' }))
+    const started = Date.now()
+    expect(await withFileLock(file, async () => 'ran', { waitMs: 5000 })).toBe('ran')
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(fs.existsSync(`${file}.lock`)).toBe(false)
+  })
+
+  it('breaks a lock older than the bound even if its owner looks alive', async () => {
+    const file = path.join(dir, 'f')
+    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, host: os.hostname(), time: Date.now() - 60_000, nonce: 'x' }))
+    expect(await withFileLock(file, async () => 'ran', { waitMs: 2000, staleMs: 30_000 })).toBe('ran')
+  })
+
+  it('breaks an unreadable (garbage) lock only once it is old', async () => {
+    const file = path.join(dir, 'f')
+    fs.writeFileSync(`${file}.lock`, 'garbage')
+    const old = new Date(Date.now() - 60_000)
+    fs.utimesSync(`${file}.lock`, old, old)
+    expect(await withFileLock(file, async () => 'ran', { waitMs: 2000 })).toBe('ran')
+  })
+
+  it('waits a bounded time for a live owner, then says who holds it', async () => {
+    const file = path.join(dir, 'f')
+    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, host: os.hostname(), time: Date.now(), nonce: 'x' }))
+    const started = Date.now()
+    const e = await refusal(withFileLock(file, async () => 'ran', { waitMs: 300 }))
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(e.code).toBe('ELOCKED')
+    expect(e.reason).toContain(`process ${process.pid}`)
+    expect(e.reason).toContain(`${file}.lock`)
+  })
+
+  it('releases the lock when fn throws', async () => {
+    const file = path.join(dir, 'f')
+    await expect(withFileLock(file, async () => { throw new Error('x') })).rejects.toThrow('x')
+    expect(fs.existsSync(`${file}.lock`)).toBe(false)
+  })
+})
+
+describe('watchFile', () => {
+  it('reports a replacement by rename, and stops when asked', async () => {
+    const file = path.join(dir, 'w')
+    fs.writeFileSync(file, 'a')
+    let calls = 0
+    const stop = watchFile(file, () => void calls++, 20)
+    try {
+      await writeFileAtomic(file, 'bb', { overwrite: true })
+      const deadline = Date.now() + 3000
+      while (calls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(calls).toBeGreaterThan(0)
+    } finally {
+      stop()
+    }
+  })
+})
