@@ -1,11 +1,13 @@
 import { ChatError } from '../core/errors.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, loadOrCreateIdentity, type Identity } from '../core/store/identity.js'
 import { defaultOfferedName, loadContacts, rememberPeer, validateContactName, type Contacts } from '../core/store/contacts.js'
-import { looksLikeInviteCode, parseInviteCode, redeemInvite, type InviteCode } from '../core/invite/invitation.js'
+import { looksLikeInviteCode, parseInviteCode, type InviteCode } from '../core/invite/code.js'
+import { redeemInvite } from '../core/invite/redeem.js'
 import { Connector } from '../core/roles/connector.js'
 import { toHex } from '../core/store/keys.js'
 import { leaveNetwork, openNode, resolveNetwork, resolveRelays } from '../core/dht/network.js'
-import { findRoomRelays, MemberRelay } from '../core/relay/volunteer.js'
+import { MemberRelay } from '../core/relay/volunteer.js'
+import { findRoomRelays } from '../core/relay/room-relays.js'
 import { formatPathSummary } from '../ui/render.js'
 import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import { chooseMode, createUi, showDelivery, showFailure, showKeyChanged, showMemberRelay, type ChatController } from '../ui/views.js'
@@ -160,7 +162,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
     } finally {
       // Those we relay for hear at once that we stopped (and our relay key is unannounced).
       await memberRelay?.close()
-      // Bounded: see LEAVE_GRACE_MS in core/network.ts.
+      // Bounded: see DHT_LEAVE_GRACE_MS in core/dht/network.ts.
       await leaveNetwork(dht)
     }
   } catch (err) {

@@ -1,4 +1,4 @@
-import { ChatError, EXIT } from '../core/errors.js'
+import { ChatError } from '../core/errors.js'
 import { loadContacts, updateContacts, validateContactName } from '../core/store/contacts.js'
 import { parseKey, toHex } from '../core/store/keys.js'
 import { contactsPath, type CommandContext } from './context.js'
@@ -9,7 +9,7 @@ export async function contactsAdd(name: string, key: string, opts: { force?: boo
   const other = await updateContacts(contactsPath(ctx), (contacts) => {
     const existing = contacts.keyOf(name)
     if (existing && existing !== keyHex && !opts.force) {
-      throw new ChatError('CONTACT_EXISTS', `contact ${name} already has key ${existing}; use --force to replace it`, EXIT.USAGE)
+      throw ChatError.contactExists(name, existing)
     }
     return { next: contacts.with(name, keyHex), result: contacts.nameOf(keyHex) }
   })
@@ -27,7 +27,7 @@ export async function contactsList(ctx: CommandContext): Promise<number> {
 
 export async function contactsRemove(name: string, ctx: CommandContext): Promise<number> {
   await updateContacts(contactsPath(ctx), (contacts) => {
-    if (!contacts.keyOf(name)) throw new ChatError('UNKNOWN_CONTACT', `no contact named ${JSON.stringify(name)}`, EXIT.USAGE)
+    if (!contacts.keyOf(name)) throw ChatError.unknownContact(name)
     return { next: contacts.without(name), result: undefined }
   })
   ctx.output.notice(`removed ${name}`)
@@ -38,9 +38,9 @@ export async function contactsRename(from: string, to: string, ctx: CommandConte
   validateContactName(to)
   await updateContacts(contactsPath(ctx), (contacts) => {
     const key = contacts.keyOf(from)
-    if (!key) throw new ChatError('UNKNOWN_CONTACT', `no contact named ${JSON.stringify(from)}`, EXIT.USAGE)
+    if (!key) throw ChatError.unknownContact(from)
     const taken = contacts.keyOf(to)
-    if (taken && taken !== key) throw new ChatError('CONTACT_EXISTS', `contact ${to} already has key ${taken}: remove it first`, EXIT.USAGE)
+    if (taken && taken !== key) throw ChatError.contactNameTaken(to, taken)
     return { next: contacts.without(from).with(to, key), result: undefined }
   })
   ctx.output.notice(`renamed ${from} to ${to}`)

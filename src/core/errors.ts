@@ -22,6 +22,57 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
 
+/**
+ * Every error code p2pchat reports (stderr, `--json` error events), with the
+ * exit code it ends the process with. hyperdht's own codes are listed in
+ * DHT_ERRORS below; an unknown library code is passed through as it is (exit 5).
+ * A unit test checks that every factory of ChatError uses a code listed here.
+ */
+export const ERROR_CODES = {
+  INTERNAL: EXIT.INTERNAL,
+  USAGE: EXIT.USAGE,
+  INVALID_KEY: EXIT.USAGE,
+  UNKNOWN_CONTACT: EXIT.USAGE,
+  CONTACT_EXISTS: EXIT.USAGE,
+  INVALID_INVITE_CODE: EXIT.USAGE,
+  ALLOW_FILE_INVALID: EXIT.USAGE,
+  ALLOW_FILE_UNREADABLE: EXIT.USAGE,
+  IDENTITY_NOT_FOUND: EXIT.IDENTITY,
+  IDENTITY_EXISTS: EXIT.IDENTITY,
+  IDENTITY_CORRUPT: EXIT.IDENTITY,
+  IDENTITY_PERMISSIONS: EXIT.IDENTITY,
+  IDENTITY_UNREADABLE: EXIT.IDENTITY,
+  IDENTITY_IN_USE: EXIT.IDENTITY,
+  CONTACTS_CORRUPT: EXIT.IDENTITY,
+  CONTACTS_UNREADABLE: EXIT.IDENTITY,
+  CONTACTS_LOCKED: EXIT.IDENTITY,
+  PEER_NOT_FOUND: EXIT.PEER_NOT_FOUND,
+  CONNECTION_CLOSED: EXIT.CONNECTION_FAILED,
+  CONNECTION_ERROR: EXIT.CONNECTION_FAILED,
+  RELAY_UNREACHABLE: EXIT.CONNECTION_FAILED,
+  INVITE_PROTOCOL: EXIT.CONNECTION_FAILED,
+  TIMEOUT: EXIT.TIMEOUT,
+  HALF_OPEN: EXIT.CONNECTION_LOST,
+  PEER_VANISHED: EXIT.CONNECTION_LOST,
+  PATH_DEAD: EXIT.CONNECTION_LOST,
+  RELAY_GONE: EXIT.CONNECTION_LOST,
+  FLOODING: EXIT.CONNECTION_LOST,
+  TOO_SLOW: EXIT.CONNECTION_LOST,
+  NETWORK_UNREACHABLE: EXIT.NETWORK,
+  INVITE_NO_NAMEPLATE: EXIT.NETWORK,
+  NOT_DELIVERED: EXIT.NOT_DELIVERED,
+  INVITE_WRONG_CODE: EXIT.INVITE_WRONG_CODE,
+  INVITE_UNAVAILABLE: EXIT.INVITE_UNAVAILABLE,
+  INVITE_CONTESTED: EXIT.INVITE_UNAVAILABLE
+} as const satisfies Record<string, ExitCode>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** A new error with a listed code and that code's exit code. */
+function coded(code: ErrorCode, message: string, options?: { cause?: unknown }): ChatError {
+  return new ChatError(code, message, ERROR_CODES[code], options)
+}
+
 // C0 controls (line breaks, tab, ESC…), DEL, C1 controls, the line and
 // paragraph separators, and the bidi embeddings/overrides/isolates/marks.
 // eslint-disable-next-line no-control-regex
@@ -161,6 +212,156 @@ export class ChatError extends Error {
 
   static network(message: string): ChatError {
     return new ChatError('NETWORK_UNREACHABLE', message, EXIT.NETWORK)
+  }
+
+  /** The same error, its message prefixed with where the bad value came from (`--relay-through: …`). */
+  from(source: string): ChatError {
+    return new ChatError(this.code, `${source}: ${this.message}`, this.exitCode, { cause: this })
+  }
+
+  // ---- dialing -------------------------------------------------------------
+
+  static closedBeforeOpen(): ChatError {
+    return coded('CONNECTION_CLOSED', 'connection failed: the peer closed the connection before it was established')
+  }
+
+  // ---- contacts, allow lists, identities ----------------------------------
+
+  static unknownContact(name: string): ChatError {
+    return coded('UNKNOWN_CONTACT', `no contact named ${JSON.stringify(name)}`)
+  }
+
+  /** Neither a contact name nor a key (what connect ALICE says when there is no alice). */
+  static notKeyNorContact(text: string): ChatError {
+    return coded(
+      'UNKNOWN_CONTACT',
+      `invalid key ${JSON.stringify(text)}: no contact has that name, and a key is 64 hex characters or 52 z-base-32 characters (see 'p2pchat contacts list')`
+    )
+  }
+
+  /** `contacts add` of a name another key has. */
+  static contactExists(name: string, existingKey: string): ChatError {
+    return coded('CONTACT_EXISTS', `contact ${name} already has key ${existingKey}; use --force to replace it`)
+  }
+
+  /** `contacts rename` to a name another key has. */
+  static contactNameTaken(name: string, existingKey: string): ChatError {
+    return coded('CONTACT_EXISTS', `contact ${name} already has key ${existingKey}: remove it first`)
+  }
+
+  static contactsCorrupt(file: string, why: string): ChatError {
+    return coded('CONTACTS_CORRUPT', `contacts file ${file} is not valid: ${why} (fix it, or move it away to start an empty address book)`)
+  }
+
+  /** The contacts file could not be read, written, or (`lock`) locked for an update; `reason` from explainFsError. */
+  static contactsIo(file: string, action: 'read' | 'write' | 'lock', reason: string, cause: unknown): ChatError {
+    return coded(action === 'lock' ? 'CONTACTS_LOCKED' : 'CONTACTS_UNREADABLE', `cannot ${action === 'lock' ? 'update' : action} contacts ${file}: ${reason}`, { cause })
+  }
+
+  static allowFileInvalid(file: string, line: number, entry: string): ChatError {
+    return coded('ALLOW_FILE_INVALID', `allow file ${file}, line ${line}: ${JSON.stringify(entry)} is not a key or a contact name`)
+  }
+
+  static allowFileUnreadable(file: string, reason: string): ChatError {
+    return coded('ALLOW_FILE_UNREADABLE', `cannot read allow file ${file}: ${reason}`)
+  }
+
+  /** `remedy` completes "move it away and …". */
+  static identityCorrupt(file: string, why: string, remedy: string): ChatError {
+    return coded('IDENTITY_CORRUPT', `identity file ${file} is not valid: ${why} (move it away and ${remedy})`)
+  }
+
+  /** `chmod`: the command that fixes it. */
+  static identityPermissions(file: string, mode: number, chmod: string): ChatError {
+    return coded('IDENTITY_PERMISSIONS', `identity file ${file} has permissions ${mode.toString(8).padStart(4, '0')}, which let other users read your secret key; fix with: ${chmod}`)
+  }
+
+  static identityExists(file: string): ChatError {
+    return coded('IDENTITY_EXISTS', `identity file ${file} already exists; refusing to overwrite it (use --force to replace it, which changes your public key)`)
+  }
+
+  /** `keygen`: the command that makes one. */
+  static identityNotFound(file: string, keygen: string, cause?: unknown): ChatError {
+    return coded('IDENTITY_NOT_FOUND', `identity file ${file} does not exist (create one with '${keygen}')`, { cause })
+  }
+
+  static identityIo(file: string, action: 'read' | 'write', reason: string, cause: unknown): ChatError {
+    return coded('IDENTITY_UNREADABLE', `cannot ${action} identity ${file}: ${reason}`, { cause })
+  }
+
+  // ---- invite codes (`code` is its text, `nameplate` its number) ----------
+
+  static invalidInviteCode(input: string, why: string): ChatError {
+    return coded('INVALID_INVITE_CODE', `invalid invite code ${JSON.stringify(input.trim().slice(0, 80))}: ${why}`)
+  }
+
+  static noFreeNameplate(): ChatError {
+    return coded('INVITE_NO_NAMEPLATE', 'could not find a free invite number on the DHT (8 tries): try again')
+  }
+
+  static inviteWrongCode(code: string): ChatError {
+    return coded(
+      'INVITE_WRONG_CODE',
+      `wrong invite code: the words do not match ${code} (or whoever answered is not the inviter); the code is now burned (no second guess): ask for a new one`
+    )
+  }
+
+  static inviteBurned(nameplate: number): ChatError {
+    return coded('INVITE_UNAVAILABLE', `invite code ${nameplate}-… was burned by a wrong guess before yours (someone else tried it): ask for a new one`)
+  }
+
+  static inviteUnavailable(nameplate: number): ChatError {
+    return coded(
+      'INVITE_UNAVAILABLE',
+      `no open invite with number ${nameplate}: it expired, was used up or burned, or the inviter stopped (or is on another DHT network): ask for a new code`
+    )
+  }
+
+  static inviteTurnedAway(nameplate: number): ChatError {
+    return coded(
+      'INVITE_UNAVAILABLE',
+      `the invite with number ${nameplate} is announced but its inviter turned the connection away (busy with other attempts, or the code just ended); nothing was sent, so trying again in a minute is safe`
+    )
+  }
+
+  static inviteContested(nameplate: number, count: number): ChatError {
+    return coded(
+      'INVITE_CONTESTED',
+      `${count} peers announce invite number ${nameplate}: someone other than the inviter is squatting on it, so the words were not sent to anyone; ask for a new code`
+    )
+  }
+
+  static inviteImpostor(code: string): ChatError {
+    return coded(
+      'INVITE_WRONG_CODE',
+      `invite code ${code} failed: whoever answered at its rendezvous did not prove the same words (a wrong code, or not the inviter); nothing was saved and the code must not be tried again: ask for a new one`
+    )
+  }
+
+  static inviteNoAnswer(code: string): ChatError {
+    return coded(
+      'INVITE_WRONG_CODE',
+      `invite code ${code} failed: the rendezvous closed without answering the words (a wrong code, not the inviter, or its answer was lost: then it may have saved you anyway); nothing was saved here and the code must not be tried again: ask for a new one`
+    )
+  }
+
+  /** A connection error after the words were sent: the inviter may have judged them. */
+  static inviteFailedAfterWords(error: ChatError, nameplate: number): ChatError {
+    return new ChatError(
+      error.code,
+      `${error.message}, after the words of ${nameplate}-… were sent: the inviter may have paired with you or burned the code; nothing was saved here: ask for a new code`,
+      error.exitCode,
+      { cause: error }
+    )
+  }
+
+  static inviteProtocol(why: string): ChatError {
+    return coded('INVITE_PROTOCOL', `invite failed: the rendezvous peer broke the protocol (${why}); nothing was exchanged`)
+  }
+
+  static inviteTimeout(ms: number, wordsSent: boolean): ChatError {
+    const after = wordsSent ? '; the words were sent, so treat the code as spent and ask for a new one' : ''
+    return coded('TIMEOUT', `invite timed out after ${Math.round(ms / 1000)} s${after}`)
   }
 }
 

@@ -3,11 +3,12 @@ import type { Ora } from 'ora'
 import { ChatError } from '../core/errors.js'
 import type { Line } from '../core/peer/framing.js'
 import { DEFAULT_MAX_LINE_BYTES, encodeLines } from '../core/peer/framing.js'
-import { prefixLines } from '../core/roles/listener.js'
+import { prefixLines, senderPrefix } from '../core/peer/room-lines.js'
 import type { PeerInfo, Sender } from '../core/peer/connection.js'
 import type { Conversation, OwnLine } from '../core/peer/conversation.js'
 import type { Remembered } from '../core/store/contacts.js'
-import { VOLUNTEER_MAX_BYTES_PER_SEC, VOLUNTEER_MAX_PAIRS, type MemberRelay, type RoomRelays } from '../core/relay/volunteer.js'
+import { VOLUNTEER_MAX_BYTES_PER_SEC, VOLUNTEER_MAX_PAIRS, type MemberRelay } from '../core/relay/volunteer.js'
+import type { RoomRelays } from '../core/relay/room-relays.js'
 import { readLines, type LineSource } from './input.js'
 import type { Output } from './output.js'
 import {
@@ -307,7 +308,7 @@ export class PipeUi implements ChatUi {
     }
     const shown = this.sanitize ? lines.map((l) => ({ bytes: Buffer.from(sanitize(l.bytes)), droppedBytes: 0 })) : lines
     // The whole batch in one buffer: exactly the peer's bytes, prefixed by the sender on a listener.
-    this.opts.output.write(this.role === 'listen' ? prefixLines(`[${peer.name}] `, shown) : encodeLines(shown.map((l) => l.bytes)))
+    this.opts.output.write(this.role === 'listen' ? prefixLines(senderPrefix(peer.name), shown) : encodeLines(shown.map((l) => l.bytes)))
   }
   notice(text: string): void {
     this.opts.output.notice(text)

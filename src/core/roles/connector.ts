@@ -5,10 +5,11 @@ import { Conversation, type SendResult } from '../peer/conversation.js'
 import { ChatError, EXIT, explainHolepunchFailure, fromDhtError, relayCouldHelp, relayPairingFailed } from '../errors.js'
 import type { Line } from '../peer/framing.js'
 import { toHex } from '../store/keys.js'
-import { watchLanPings } from '../dht/network.js'
+import { watchLanPings } from '../dht/lan-pings.js'
 import { trackRelaySockets } from '../relay/addresses.js'
 import { RELAY_LINK_OPEN_TIMEOUT_MS, RelayLinks, randomPunchPauseLeft } from '../relay/link.js'
-import { DEFAULT_IDLE_TIMEOUT_MS, dial, type PeerConnection, type PeerInfo, type Sender } from '../peer/connection.js'
+import { DEFAULT_IDLE_TIMEOUT_MS, type PeerConnection, type PeerInfo, type Sender } from '../peer/connection.js'
+import { dial } from './dial.js'
 
 /**
  * After input ends, how long to wait for the peer to acknowledge more of our
@@ -17,7 +18,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, dial, type PeerConnection, type PeerInfo, type
  */
 const FINISH_STALL_MS = DEFAULT_IDLE_TIMEOUT_MS
 /** On leaving (Ctrl+C, /quit, done), how long the peer gets to close its side before the stream is destroyed. */
-const LEAVE_GRACE_MS = 2000
+const PEER_LEAVE_GRACE_MS = 2000
 /**
  * A relay pairing that fails (blind-relay's CHANNEL_CLOSED / RELAY_ABORTED: 2 of 100 relayed
  * connects across fresh NAT labs before relays checked their reachability) gets this many more
@@ -383,7 +384,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
         // Leaving (Ctrl+C, /quit, or input done): end, do not reset; what
         // the peer did not acknowledge by then is reported, not kept.
         this.conversation.stopKeeping()
-        await peer.leave(LEAVE_GRACE_MS)
+        await peer.leave(PEER_LEAVE_GRACE_MS)
         await peer.delivery.whenDone()
         break
       }

@@ -3,6 +3,7 @@ import type { default as DHT, HandshakePayload, HostPort, KeyPair, NoiseStream, 
 import { ChatError } from '../errors.js'
 import { leaveNetwork } from '../dht/network.js'
 import { encodeLine, type Line } from '../peer/framing.js'
+import { joinedLine, leftLine, prefixLines, roomFullLine, roomLine, senderPrefix } from '../peer/room-lines.js'
 import { toHex } from '../store/keys.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerOptions } from '../peer/connection.js'
 
@@ -25,8 +26,6 @@ export const ANNOUNCE_CHECK_MS = 30_000
  * re-dial, another network) is re-announced at once. See checkAddress().
  */
 export const ADDRESS_CHECK_MS = 2000
-/** Most names listed in the "who is in the room" line sent to a new peer. */
-const ROOM_NAMES_SHOWN = 10
 
 export type RefusalReason = 'not-allowed' | 'full'
 
@@ -373,7 +372,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     // relayed connection at once (lib/server.js _clearAll), which would reset
     // a relayed peer (exit 8) instead of letting it see our end (exit 0).
     await (this.server ? this.server.close().catch(() => {}) : Promise.resolve())
-    // Unannounced by now; leaving the DHT is bounded (see LEAVE_GRACE_MS).
+    // Unannounced by now; leaving the DHT is bounded (see DHT_LEAVE_GRACE_MS in dht/network.ts).
     await leaveNetwork(this.dht)
     this.emit('closed')
   }
@@ -399,7 +398,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     const max = this.opts.maxPeers
     if (max !== undefined && this.peers.size >= max) {
       // Politely: tell them why before closing.
-      peer.send(`* the room is full (${max} peer${max === 1 ? '' : 's'}); try again later`)
+      peer.send(roomFullLine(max))
       peer.end()
       stream.on('error', () => {})
       // A peer that does not close its side in return is dropped shortly after.
@@ -416,7 +415,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       this.emit('messages', peer, lines)
       if (forward && this.peers.size > 1) {
         // One buffer for the whole batch: one write per other peer.
-        this.broadcastRaw(prefixLines(`[${peer.sender().name}] `, lines), peer)
+        this.broadcastRaw(prefixLines(senderPrefix(peer.sender().name), lines), peer)
       }
     })
     peer.on('throttled', (n) => this.emit('throttled', peer, n))
@@ -426,7 +425,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     peer.on('path-changed', () => this.emit('path-changed', peer))
     peer.on('close', (error) => {
       this.peers.delete(peer)
-      if (forward && !this.closing) this.broadcast(`* ${peer.info().name} left`)
+      if (forward && !this.closing) this.broadcast(leftLine(peer.info().name))
       this.emit('peer-left', peer, error)
       // A dropped slow peer may have been what broadcasting waited for.
       if (!this.backlogged) this.emit('drain')
@@ -436,7 +435,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       const others = [...this.peers].filter((p) => p !== peer && !p.isClosed).map((p) => p.sender().name)
       const greeting = roomLine(others)
       if (greeting) peer.sendBounded(greeting)
-      this.broadcast(`* ${peer.info().name} joined`, peer)
+      this.broadcast(joinedLine(peer.info().name), peer)
     }
     this.emit('peer-joined', peer)
   }
@@ -454,32 +453,4 @@ function answerRefusal(payload: HandshakePayload | null): boolean {
   if (!payload || typeof payload !== 'object') return true // cannot answer: drop
   payload.udx = null
   return false
-}
-
-/**
- * The line a peer joining a room gets: who else is there. Nothing when it is
- * alone: a one-to-one chat's stdout stays exactly what the listener typed.
- */
-export function roomLine(others: string[]): string | null {
-  if (others.length === 0) return null
-  const shown = others.slice(0, ROOM_NAMES_SHOWN).join(', ')
-  const more = others.length > ROOM_NAMES_SHOWN ? ` and ${others.length - ROOM_NAMES_SHOWN} more` : ''
-  return `* in the room: ${shown}${more} (${others.length} other${others.length === 1 ? '' : 's'})`
-}
-
-/** `prefix + line + \n` for every line, in one buffer. */
-export function prefixLines(prefix: string, lines: Line[]): Buffer {
-  const head = Buffer.from(prefix)
-  let total = 0
-  for (const l of lines) total += head.byteLength + l.bytes.byteLength + 1
-  const out = Buffer.allocUnsafe(total)
-  let at = 0
-  for (const l of lines) {
-    head.copy(out, at)
-    at += head.byteLength
-    out.set(l.bytes, at)
-    at += l.bytes.byteLength
-    out[at++] = 0x0a
-  }
-  return out
 }

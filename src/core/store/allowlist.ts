@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { ChatError, EXIT } from '../errors.js'
+import { ChatError } from '../errors.js'
 import type { Contacts } from './contacts.js'
 import { explainFsError, readRegularFile, watchFile } from './fsutil.js'
 import { toHex } from './keys.js'
@@ -16,7 +16,7 @@ export function parseAllowFile(text: string, file: string, contacts: Contacts): 
     try {
       keys.add(toHex(contacts.resolve(entry)))
     } catch {
-      throw new ChatError('ALLOW_FILE_INVALID', `allow file ${file}, line ${i + 1}: ${JSON.stringify(entry)} is not a key or a contact name`, EXIT.USAGE)
+      throw ChatError.allowFileInvalid(file, i + 1, entry)
     }
   })
   return keys
@@ -55,7 +55,7 @@ export class AllowList extends EventEmitter<AllowListEvents> {
     try {
       ;({ text } = await readRegularFile(this.file, { maxBytes: MAX_ALLOW_FILE_BYTES }))
     } catch (err) {
-      throw new ChatError('ALLOW_FILE_UNREADABLE', `cannot read allow file ${this.file}: ${explainFsError(err, this.file).reason}`, EXIT.USAGE)
+      throw ChatError.allowFileUnreadable(this.file, explainFsError(err, this.file).reason)
     }
     this.fileKeys = parseAllowFile(text, this.file, this.contacts())
   }

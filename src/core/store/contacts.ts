@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import path from 'node:path'
-import { ChatError, EXIT } from '../errors.js'
+import { ChatError } from '../errors.js'
 import { explainFsError, FileError, readRegularFile, watchFile, withFileLock, writeFileAtomic } from './fsutil.js'
 import { isKey, parseKey } from './keys.js'
 
@@ -41,11 +41,7 @@ export class Contacts {
     const key = this.byName.get(trimmed)
     if (key) return Buffer.from(key, 'hex')
     if (isKey(trimmed) || !NAME.test(trimmed)) return parseKey(trimmed)
-    throw new ChatError(
-      'UNKNOWN_CONTACT',
-      `invalid key ${JSON.stringify(trimmed)}: no contact has that name, and a key is 64 hex characters or 52 z-base-32 characters (see 'p2pchat contacts list')`,
-      EXIT.USAGE
-    )
+    throw ChatError.notKeyNorContact(trimmed)
   }
 
   with(name: string, keyHex: string): Contacts {
@@ -128,8 +124,7 @@ export function defaultContactsPath(identityDir: string): string {
 const MAX_CONTACTS_BYTES = 1024 * 1024
 
 function contactsIoError(err: unknown, file: string, action: 'read' | 'write' | 'lock'): ChatError {
-  const e = explainFsError(err, file)
-  return new ChatError(action === 'lock' ? 'CONTACTS_LOCKED' : 'CONTACTS_UNREADABLE', `cannot ${action === 'lock' ? 'update' : action} contacts ${file}: ${e.reason}`, EXIT.IDENTITY, { cause: err })
+  return ChatError.contactsIo(file, action, explainFsError(err, file).reason, err)
 }
 
 /** Reads the address book; a missing file is an empty one. Never blocks on a special file. */
@@ -141,8 +136,7 @@ export async function loadContacts(file: string): Promise<Contacts> {
     if (err instanceof FileError && err.code === 'ENOENT') return new Contacts()
     throw contactsIoError(err, file, 'read')
   }
-  const corrupt = (why: string) =>
-    new ChatError('CONTACTS_CORRUPT', `contacts file ${file} is not valid: ${why} (fix it, or move it away to start an empty address book)`, EXIT.IDENTITY)
+  const corrupt = (why: string) => ChatError.contactsCorrupt(file, why)
   let data: unknown
   try {
     data = JSON.parse(text)

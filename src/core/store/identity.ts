@@ -66,8 +66,7 @@ function recreateHint(file: string, hints: IdentityHints): string {
 
 /** Validates the JSON text of an identity file; throws IDENTITY_CORRUPT with the reason. */
 export function parseIdentity(text: string, file: string, hints: IdentityHints = {}): Identity {
-  const corrupt = (why: string) =>
-    ChatError.identity('IDENTITY_CORRUPT', `identity file ${file} is not valid: ${why} (move it away and ${recreateHint(file, hints)})`)
+  const corrupt = (why: string) => ChatError.identityCorrupt(file, why, recreateHint(file, hints))
   let data: unknown
   try {
     data = JSON.parse(text)
@@ -105,17 +104,14 @@ export async function loadIdentity(file: string, hints: IdentityHints = {}): Pro
       check: (stat) => {
         const mode = stat.mode & 0o777
         if ((mode & 0o077) !== 0) {
-          throw ChatError.identity(
-            'IDENTITY_PERMISSIONS',
-            `identity file ${file} has permissions ${mode.toString(8).padStart(4, '0')}, which let other users read your secret key; fix with: chmod 600 ${shellQuote(file)}`
-          )
+          throw ChatError.identityPermissions(file, mode, `chmod 600 ${shellQuote(file)}`)
         }
       }
     }))
   } catch (err) {
     if (err instanceof ChatError) throw err
     if (err instanceof FileError && err.code === 'EFBIG') {
-      throw ChatError.identity('IDENTITY_CORRUPT', `identity file ${file} is not valid: it is too large to be an identity (move it away and ${recreateHint(file, hints)})`)
+      throw ChatError.identityCorrupt(file, 'it is too large to be an identity', recreateHint(file, hints))
     }
     throw identityIoError(err, file, 'read')
   }
@@ -132,7 +128,7 @@ export async function writeIdentity(file: string, identity: Identity, opts: { fo
     await writeFileAtomic(file, serializeIdentity(identity, opts.now ?? new Date()), { overwrite: opts.force === true })
   } catch (err) {
     if (err instanceof FileError && err.code === 'EEXIST') {
-      throw ChatError.identity('IDENTITY_EXISTS', `identity file ${file} already exists; refusing to overwrite it (use --force to replace it, which changes your public key)`)
+      throw ChatError.identityExists(file)
     }
     throw identityIoError(err, file, 'write')
   }
@@ -162,8 +158,8 @@ export async function loadOrCreateIdentity(file: string, hints: IdentityHints = 
 function identityIoError(err: unknown, file: string, action: 'read' | 'write'): ChatError {
   const e = explainFsError(err, file)
   if (e.code === 'ENOENT' && action === 'read') {
-    return ChatError.identity('IDENTITY_NOT_FOUND', `identity file ${file} does not exist (create one with 'p2pchat keygen --out ${shellQuote(file)}')`, err)
+    return ChatError.identityNotFound(file, `p2pchat keygen --out ${shellQuote(file)}`, err)
   }
   const reason = e.code === 'EISDIR' && action === 'write' ? `${e.reason} (e.g. ${path.join(file, 'identity.json')})` : e.reason
-  return ChatError.identity('IDENTITY_UNREADABLE', `cannot ${action} identity ${file}: ${reason}`, err)
+  return ChatError.identityIo(file, action, reason, err)
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ChatError } from '../../../../src/core/errors.js'
-import { looksLikeInviteCode, newInviteCode, parseInviteCode, rendezvousTopic } from '../../../../src/core/invite/invitation.js'
+import { looksLikeInviteCode, newInviteCode, parseInviteCode } from '../../../../src/core/invite/code.js'
+import { rendezvousTopic } from '../../../../src/core/invite/protocol.js'
 import { BIP39_ENGLISH } from '../../../../src/core/wordlist.js'
 
 describe('invite code format', () => {

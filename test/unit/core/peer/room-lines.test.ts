@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { roomLine } from '../../../../src/core/roles/listener.js'
+import { roomLine } from '../../../../src/core/peer/room-lines.js'
 
 describe('roomLine (what a peer joining a room is told)', () => {
   it('says nothing when the newcomer is alone (a one-to-one chat gets no extra line)', () => {

@@ -3,7 +3,7 @@ import { Duplex } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import type { default as DHT, NoiseStream } from 'hyperdht'
 import { ChatError } from '../../../../src/core/errors.js'
-import { dial } from '../../../../src/core/peer/connection.js'
+import { dial } from '../../../../src/core/roles/dial.js'
 
 // dial()'s half-open detection, driven by a stand-in stream: the real case
 // (hyperdht issue #304) cannot be produced on demand with a pinned hyperdht.

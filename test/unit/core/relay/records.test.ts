@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeMemberRecord, decodeRoomRelays, encodeMemberRecord, encodeRoomRelays, MAX_ROOM_RELAYS } from '../../../../src/core/relay/volunteer.js'
+import { decodeMemberRecord, decodeRoomRelays, encodeMemberRecord, encodeRoomRelays, MAX_ROOM_RELAYS } from '../../../../src/core/relay/records.js'
 
 const key = (n: number) => Buffer.alloc(32, n)
 

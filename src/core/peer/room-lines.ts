@@ -1,0 +1,56 @@
+import type { Line } from './framing.js'
+
+/*
+ * The room's plain-text lines toward peers. A listener forwards each
+ * member's lines to the others and tells them who comes and goes, in plain
+ * UTF-8 lines, so that the plain HyperDHT example peer reads a room too.
+ */
+
+/** Most names listed in the "who is in the room" line sent to a new peer. */
+const ROOM_NAMES_SHOWN = 10
+
+/** What goes before each forwarded line: its sender. */
+export function senderPrefix(name: string): string {
+  return `[${name}] `
+}
+
+export function joinedLine(name: string): string {
+  return `* ${name} joined`
+}
+
+export function leftLine(name: string): string {
+  return `* ${name} left`
+}
+
+/** Said to a peer turned away from a full room, before its connection is closed. */
+export function roomFullLine(max: number): string {
+  return `* the room is full (${max} peer${max === 1 ? '' : 's'}); try again later`
+}
+
+/**
+ * The line a peer joining a room gets: who else is there. Nothing when it is
+ * alone: a one-to-one chat's stdout stays exactly what the listener typed.
+ */
+export function roomLine(others: string[]): string | null {
+  if (others.length === 0) return null
+  const shown = others.slice(0, ROOM_NAMES_SHOWN).join(', ')
+  const more = others.length > ROOM_NAMES_SHOWN ? ` and ${others.length - ROOM_NAMES_SHOWN} more` : ''
+  return `* in the room: ${shown}${more} (${others.length} other${others.length === 1 ? '' : 's'})`
+}
+
+/** `prefix + line + \n` for every line, in one buffer. */
+export function prefixLines(prefix: string, lines: Line[]): Buffer {
+  const head = Buffer.from(prefix)
+  let total = 0
+  for (const l of lines) total += head.byteLength + l.bytes.byteLength + 1
+  const out = Buffer.allocUnsafe(total)
+  let at = 0
+  for (const l of lines) {
+    head.copy(out, at)
+    at += head.byteLength
+    out.set(l.bytes, at)
+    at += l.bytes.byteLength
+    out[at++] = 0x0a
+  }
+  return out
+}
