@@ -1,5 +1,6 @@
 // npm run bench: measures the built CLI against baselines measured in the same
-// run, prints a table of ratios and writes BENCH.md. It reports; it never fails.
+// run, prints a table of ratios and rewrites the results part of
+// docs/benchmarks.md (see writeReport). It reports; it never fails.
 import { spawn, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -455,7 +456,7 @@ async function loss(B) {
 // listener's key given directly. Both connectors use the same identity file
 // (--identity) and a fresh config home for their contacts, so the ratio is
 // what pairing adds, nothing else. Interleaved, like time to first line.
-// Then the PAKE alone, in process: both sides of one CPace run (src/core/pake.ts).
+// Then the PAKE alone, in process: both sides of one CPace run (src/core/invite/pake.ts).
 async function invite(B, keyOf, ownHome) {
   const N = QUICK ? 3 : 10
   const idFile = path.join(HOME, 'invite-joiner.json')
@@ -489,7 +490,7 @@ async function invite(B, keyOf, ownHome) {
   // inputs of a real run: the three words, the channel id of a rendezvous key,
   // a 64-byte Noise handshake hash for the session id.
   const { transform } = await import('esbuild')
-  const source = fs.readFileSync(path.join(ROOT, 'src/core/pake.ts'), 'utf8')
+  const source = fs.readFileSync(path.join(ROOT, 'src/core/invite/pake.ts'), 'utf8')
   const sodiumUrl = pathToFileURL(createRequire(import.meta.url).resolve('sodium-native')).href
   const js = (await transform(source, { loader: 'ts', format: 'esm', target: 'node20' })).code.replace(/from\s*["']sodium-native["']/, `from ${JSON.stringify(sodiumUrl)}`)
   const { CPace, lvCat } = await import(`data:text/javascript,${encodeURIComponent(js)}`)
@@ -517,16 +518,17 @@ async function invite(B, keyOf, ownHome) {
   )
 }
 
-function writeReport() {
-  // A partial run must not replace the full report.
-  if (ONLY !== null) return console.log('\n(--only: no report written)')
+// docs/benchmarks.md is written by hand, except its results: a full run
+// replaces what lies between these two lines, and nothing else.
+const RESULTS_START = '<!-- bench:results:start -->'
+const RESULTS_END = '<!-- bench:results:end -->'
+const DOC = path.join(ROOT, 'docs/benchmarks.md')
+
+/** The results of this run, as Markdown: the machine, then the two tables. */
+function resultsBlock() {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  const lines = [
-    '# Benchmarks',
-    '',
+  return [
     `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}.`,
-    'Every ratio compares p2pchat with a baseline measured in the same run (`node -e 0`, or raw hyperdht',
-    'streams from `bench/raw.mjs` on the same private loopback DHT). Reproduce: `npm install && npm run bench`.',
     ...(AGAINST
       ? [
           `Rows "vs ${againstName()}" compare with that commit's build, measured in the same run (\`node bench/bench.mjs --against DIR\`,`,
@@ -540,12 +542,46 @@ function writeReport() {
     '',
     '| measurement | result | target | met |',
     '| --- | --- | --- | --- |',
-    ...absolute.map((a) => `| ${a.name} | ${a.value} | ${a.target} | ${a.met} |`),
-    ''
-  ]
-  const notes = fs.existsSync(path.join(ROOT, 'bench/NOTES.md')) ? fs.readFileSync(path.join(ROOT, 'bench/NOTES.md'), 'utf8') : ''
-  fs.writeFileSync(path.join(ROOT, QUICK ? 'BENCH.quick.md' : 'BENCH.md'), lines.join('\n') + (notes ? '\n' + notes : ''))
-  console.log(`\nwrote ${QUICK ? 'BENCH.quick.md' : 'BENCH.md'}`)
+    ...absolute.map((a) => `| ${a.name} | ${a.value} | ${a.target} | ${a.met} |`)
+  ].join('\n')
+}
+
+/**
+ * `doc` with what lies between its RESULTS_START and RESULTS_END lines
+ * replaced by `results`; everything else, the markers included, is kept as
+ * it is. Throws when the markers are missing, repeated or out of order: the
+ * hand-written text around them is never guessed at.
+ */
+function replaceResults(doc, results) {
+  const start = doc.indexOf(RESULTS_START)
+  const end = doc.indexOf(RESULTS_END)
+  if (start === -1 || end === -1) throw new Error(`no ${start === -1 ? RESULTS_START : RESULTS_END} line`)
+  if (doc.indexOf(RESULTS_START, start + 1) !== -1 || doc.indexOf(RESULTS_END, end + 1) !== -1) throw new Error('the results markers appear more than once')
+  if (end < start) throw new Error(`${RESULTS_END} comes before ${RESULTS_START}`)
+  return `${doc.slice(0, start + RESULTS_START.length)}\n${results.trim()}\n${doc.slice(end)}`
+}
+
+function writeReport() {
+  // A partial run must not replace the full report.
+  if (ONLY !== null) return console.log('\n(--only: no report written)')
+  const results = resultsBlock()
+  if (QUICK) {
+    // Fewer runs: a quick look, never the documented results (BENCH.quick.md is gitignored).
+    const quick = ['# Benchmarks (--quick)', '', 'Fewer runs than `npm run bench`; docs/benchmarks.md says what each row measures.', '', results, '']
+    fs.writeFileSync(path.join(ROOT, 'BENCH.quick.md'), quick.join('\n'))
+    return console.log('\nwrote BENCH.quick.md')
+  }
+  // Written whole or not at all: a crash mid-write must not cut the hand-written text.
+  const tmp = `${DOC}.${process.pid}.tmp`
+  try {
+    fs.writeFileSync(tmp, replaceResults(fs.readFileSync(DOC, 'utf8'), results))
+    fs.renameSync(tmp, DOC)
+    console.log('\nwrote the results into docs/benchmarks.md')
+  } catch (err) {
+    fs.rmSync(tmp, { force: true })
+    // Nothing is lost: the results go to the terminal instead.
+    console.error(`\nbench: docs/benchmarks.md not updated (${err.message}); the results were:\n\n${results}\n`)
+  }
 }
 
 main()

@@ -1,9 +1,12 @@
 import { isatty } from 'node:tty'
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
+import { collect, counted, examples, filePath, LIMITS, minutes, parseCount, parsePort, seconds } from './cli-options.js'
 import { ChatError, escapeControls, EXIT } from './core/errors.js'
 import { isOutputLoss, routeOutputLoss } from './process/shutdown.js'
 import type { CommandContext } from './commands/context.js'
+import { timed } from './ui/events.js'
 import type { Output } from './ui/output.js'
+import { safeJson } from './ui/sanitize.js'
 
 declare const __VERSION__: string
 
@@ -298,10 +301,10 @@ function reportError(err: unknown, json: Output | null | undefined): number {
   }
   message = escapeControls(message)
   if (json !== undefined) {
-    const line = JSON.stringify({ type: 'error', time: new Date().toISOString(), code, message, exitCode })
+    const event = timed({ type: 'error', code, message, exitCode })
     // Through the command's Output when there is one, so it follows every event already printed.
-    if (json) json.message(line)
-    else process.stdout.write(line + '\n')
+    if (json) json.json(event)
+    else process.stdout.write(safeJson(event) + '\n')
   }
   if (!shown) process.stderr.write(`p2pchat: ${message}\n`)
   if (exitCode === EXIT.INTERNAL && process.env.P2PCHAT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`)
@@ -312,71 +315,6 @@ function reportError(err: unknown, json: Output | null | undefined): number {
 function wantsJson(argv: string[]): boolean {
   const end = argv.indexOf('--')
   return (end === -1 ? argv : argv.slice(0, end)).slice(2).includes('--json')
-}
-
-function examples(list: Array<[command: string, what: string]>): string {
-  const width = Math.max(...list.map(([c]) => c.length))
-  return `\nExamples:\n${list.map(([c, what]) => `  $ ${c.padEnd(width)}  # ${what}`).join('\n')}\n`
-}
-
-/**
- * Upper bounds of the duration options, in seconds: past them Node's timers
- * overflow (2^31 ms ≈ 24.8 days), and nothing useful needs longer.
- */
-const LIMITS = {
-  timeout: 86_400,
-  floodGrace: 3600,
-  statsInterval: 86_400,
-  statsIntervalMin: 0.1,
-  inviteUses: 1000,
-  inviteExpires: 10_080
-} as const
-
-/** A whole number option from min to max. */
-function counted(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = /^\d+$/.test(value) ? Number(value) : NaN
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`)
-    return n
-  }
-}
-
-/** A duration in minutes: plain decimal, 0 < n ≤ max. */
-function minutes(max: number): (value: string) => number {
-  return (value) => {
-    const n = /^(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN
-    if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`expected a positive number of minutes, at most ${max}`)
-    return n
-  }
-}
-
-/** A duration option: plain decimal seconds, min < n ≤ max (no hex, exponents, Infinity or NaN). */
-function seconds(max: number, min = 0): (value: string) => number {
-  const want = min > 0 ? `a number of seconds from ${min} to ${max}` : `a positive number of seconds, at most ${max}`
-  return (value) => {
-    const n = /^(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN
-    if (!Number.isFinite(n) || n <= 0 || n < min || n > max) throw new InvalidArgumentError(`expected ${want}`)
-    return n
-  }
-}
-
-function filePath(value: string): string {
-  if (value === '') throw new InvalidArgumentError('expected a file path, got an empty string')
-  return value
-}
-
-function parseCount(value: string): number {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`expected a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`)
-  return Number(value)
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value]
-}
-
-function parsePort(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number 0-65535')
-  return Number(value)
 }
 
 // A reader that went away (`p2pchat listen | head -1`) or a closed terminal

@@ -3,6 +3,7 @@ import os from 'node:os'
 import { EXIT } from '../core/errors.js'
 import { checkOwnAddress, formatBootstrap, localIPv4Addresses } from '../core/dht/network.js'
 import { startPrivateNetwork } from '../core/dht/privnet.js'
+import { presentPrivateNetwork } from '../ui/present/network.js'
 import { withShutdown } from '../process/shutdown.js'
 import type { CommandContext } from './context.js'
 
@@ -17,14 +18,8 @@ export async function bootstrap(opts: BootstrapOptions, ctx: CommandContext): Pr
   // First of all: a signal while the nodes start still stops them cleanly.
   return withShutdown(async (shutdown) => {
     const net = await startPrivateNetwork({ host: opts.host, port: opts.port })
-    if (!shutdown.signal.aborted) {
-      const value = formatBootstrap(net.bootstrap)
-      // stdout: just the value, for scripts; the explanation goes to stderr.
-      ctx.output.message(value)
-      ctx.output.notice(`private DHT running: 1 bootstrap node + ${net.nodes.length - 1} persistent nodes on ${opts.host}`)
-      ctx.output.notice(`use it with: --bootstrap ${value}   (or: export P2PCHAT_BOOTSTRAP=${value})`)
-      ctx.output.notice('press Ctrl+C to stop')
-    }
+    // stdout: just the value, for scripts; the explanation goes to stderr.
+    if (!shutdown.signal.aborted) presentPrivateNetwork(ctx.output, formatBootstrap(net.bootstrap), net.nodes.length, opts.host)
     await shutdown.stopped
     await net.close()
     return EXIT.OK

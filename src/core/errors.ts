@@ -214,6 +214,16 @@ export class ChatError extends Error {
     return new ChatError('NETWORK_UNREACHABLE', message, EXIT.NETWORK)
   }
 
+  /** connect: --name or --save-as without an invite code. */
+  static pairingOptionsWithoutCode(): ChatError {
+    return ChatError.usage('--name and --save-as go with an invite code (connect 7-orbit-tunnel-maple)')
+  }
+
+  /** listen: --invite-uses, --invite-expires or --name without --invite. */
+  static inviteOptionsWithoutInvite(): ChatError {
+    return ChatError.usage('--invite-uses, --invite-expires and --name go with --invite')
+  }
+
   /** The same error, its message prefixed with where the bad value came from (`--relay-through: …`). */
   from(source: string): ChatError {
     return new ChatError(this.code, `${source}: ${this.message}`, this.exitCode, { cause: this })

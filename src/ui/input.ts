@@ -1,4 +1,6 @@
-import { LineDecoder, type Line } from '../core/peer/framing.js'
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder, type Line } from '../core/peer/framing.js'
+import type { ChatController, Sent, UiOptions } from './chat-ui.js'
+import { lineNotice } from './format.js'
 
 export interface LineSource {
   pause(): void
@@ -50,3 +52,63 @@ export function readLines(
     }
   }
 }
+
+/** stdin lines → controller, raw bytes, with backpressure. Shared by pipe and JSON modes. */
+export function startRawInput(
+  opts: UiOptions,
+  controller: ChatController,
+  onCut: (notice: string) => void,
+  onSent: (lines: Uint8Array[], sent: Sent) => void = () => {}
+): LineSource {
+  // Lines nobody received are reported at once, then at most every few
+  // seconds with a count: a big pipe into an empty room is one notice per
+  // interval, not one per chunk.
+  const now = opts.now ?? Date.now
+  let unsent = { lines: 0, reason: '', reportedAt: -Infinity }
+  let timer: NodeJS.Timeout | null = null
+  const reportUnsent = () => {
+    if (timer) clearTimeout(timer)
+    timer = null
+    if (unsent.lines === 0) return
+    onCut(`${unsent.reason}: ${unsent.lines === 1 ? 'line' : `${unsent.lines} lines`} not sent`)
+    unsent = { lines: 0, reason: '', reportedAt: now() }
+  }
+  const source = readLines(
+    opts.stdin,
+    DEFAULT_MAX_LINE_BYTES,
+    (lines) => {
+      for (const line of lines) {
+        const notice = lineNotice(line, 'sent')
+        if (notice) onCut(notice)
+      }
+      const bytes = lines.map((l) => l.bytes)
+      const sent = controller.send(bytes)
+      onSent(bytes, sent)
+      if (sent.fate === 'dropped') {
+        if (unsent.lines > 0 && unsent.reason !== sent.reason) reportUnsent()
+        unsent.lines += lines.length
+        unsent.reason = sent.reason ?? 'nobody to send to'
+        const wait = unsent.reportedAt + UNSENT_REPORT_MS - now()
+        if (wait <= 0) reportUnsent()
+        else timer ??= setTimeout(reportUnsent, wait).unref()
+      } else {
+        reportUnsent()
+      }
+      return !sent.wait
+    },
+    () => {
+      reportUnsent()
+      controller.inputEnded()
+    }
+  )
+  return {
+    ...source,
+    stop: () => {
+      // Stopping is the end of the session: say now what was not sent, never after it.
+      reportUnsent()
+      source.stop()
+    }
+  }
+}
+
+const UNSENT_REPORT_MS = 2000

@@ -1,3 +1,4 @@
+import type { JsonEvent } from './events.js'
 import { safeJson, sanitizeText } from './sanitize.js'
 
 /** The styling p2pchat uses: chalk's, or plain text when colour is off. */
@@ -118,7 +119,7 @@ export class Output {
   }
 
   /** One JSON event or document per line; characters a terminal would obey are escaped (see safeJson). */
-  json(value: unknown): boolean {
+  json(value: JsonEvent): boolean {
     return this.message(safeJson(value))
   }
 

@@ -53,18 +53,3 @@ export async function diagnose(network: NetworkConfig, localAddresses: string[],
     await dht.destroy().catch(() => {})
   }
 }
-
-export function adviceFor(nat: NatType, firewalled = false): string {
-  switch (nat) {
-    case 'open':
-      return firewalled
-        ? 'no NAT, but a firewall on this machine (or in front of it) drops unsolicited incoming UDP: allow it in (e.g. ufw allow proto udp) to be reachable directly; until then peers must hole punch to it'
-        : 'reachable directly: peers can connect to this machine without hole punching'
-    case 'consistent':
-      return 'direct connections likely: hole punching works with any peer whose NAT is open or consistent, and with most randomizing ones'
-    case 'random':
-      return 'relay likely needed: this NAT picks a new port per destination, so a peer behind another randomizing NAT can only be reached through a relay (--relay-through)'
-    default:
-      return 'the NAT type could not be determined (too few DHT nodes answered); try again'
-  }
-}

@@ -18,6 +18,12 @@ export interface InviteCode {
 
 const CODE_LIKE = /^\s*\d{1,6}(?:[\s-]+[A-Za-z]+)+\s*$/
 
+/** The invite code a connect argument means, if any: a contact's name always wins. */
+export function inviteCodeOf(arg: string, contacts: { keyOf(name: string): string | undefined }): InviteCode | null {
+  if (contacts.keyOf(arg.trim()) || !looksLikeInviteCode(arg)) return null
+  return parseInviteCode(arg)
+}
+
 /** Whether a connect argument is meant as an invite code (a number, then words). */
 export function looksLikeInviteCode(text: string): boolean {
   return CODE_LIKE.test(text)

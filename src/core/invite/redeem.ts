@@ -2,6 +2,7 @@ import type DHT from 'hyperdht'
 import type { KeyPair } from 'hyperdht'
 import sodium from 'sodium-native'
 import { ChatError, fromDhtError } from '../errors.js'
+import { rememberPeer, type Remembered } from '../store/contacts.js'
 import { generateIdentity } from '../store/identity.js'
 import type { InviteCode } from './code.js'
 import { CPace, PakeError, SHARE_BYTES } from './pake.js'
@@ -138,4 +139,30 @@ function refusal(reason: number, code: InviteCode, confirmed: boolean): ChatErro
   if (reason === REFUSAL.WRONG_CODE && confirmed) return ChatError.inviteWrongCode(code.text)
   if (reason === REFUSAL.BURNED) return ChatError.inviteBurned(code.nameplate)
   return ChatError.inviteUnavailable(code.nameplate)
+}
+
+export interface PairOptions extends RedeemOptions {
+  /** The address book the inviter is saved in. */
+  contactsFile: string
+  /** The name to save the inviter under (default: the name it offers). */
+  saveAs?: string
+  /** Settles when the DHT bootstrap walk is done; rejects when no node answered (see openNode). */
+  joined: Promise<unknown>
+}
+
+/**
+ * `connect CODE`: redeems the code, then saves the inviter in our contacts
+ * (never over another key: see rememberPeer). A lookup that found nobody
+ * may be our network's fault: then that error is thrown instead.
+ */
+export async function pairByCode(dht: DHT, code: InviteCode, opts: PairOptions): Promise<{ inviter: PairedPeer; saved: Remembered }> {
+  let inviter: PairedPeer
+  try {
+    inviter = await redeemInvite(dht, code, opts)
+  } catch (err) {
+    if (err instanceof ChatError && err.code === 'INVITE_UNAVAILABLE') await opts.joined
+    throw err
+  }
+  const saved = await rememberPeer(opts.contactsFile, inviter.key.toString('hex'), opts.saveAs ?? (inviter.name || 'peer'))
+  return { inviter, saved }
 }

@@ -6,23 +6,15 @@ import { toHex } from '../store/keys.js'
  * One connection to a relay, opened before any relayed connection needs it
  * and shared by every relayed connection through that relay.
  *
- * Why: hyperdht opens a new connection to the relay for each relayed
- * connection (connect.js and server.js _relayConnection) and gives the pair
- * 15 s, counted from the handshake, to meet there. When one side is behind a
- * randomizing NAT and the relay behind a consistent one (a room member's
- * volunteer relay), that connection is a "random" hole punch: 256 birthday
- * sockets against ~50 probes a second: median 3.6 s, but 5 of 50 over 10 s
- * and one of 50 over 15 s (23.9 s) in a traced NAT-lab run (issue 11). Worse,
- * hyperdht lets a node start a random punch only 20 s after its last one
- * ended, so the retry of a slow punch is refused at once. Opened ahead, the
- * link has the punch's whole window (~35 s), and the pairing itself is
- * immediate: the 15 s are spent on nothing but the relay's round trip.
- * Shared, it is also one punch in all: a listener behind a randomizing NAT
- * would otherwise need one per relayed newcomer, at most one per 20 s.
+ * Why: hyperdht would open a new connection to the relay inside each relayed
+ * dial and give the punch to it and the pairing together 15 s; a random hole
+ * punch (a randomizing NAT on one side) often takes longer, and its retry then
+ * falls in hyperdht's 20 s random-punch pause. Opened ahead, the link has the
+ * punch's whole window and the pairing is one round trip. The story and the
+ * measurements: docs/relaying.md#why-a-relay-link-is-opened-first.
  *
- * hyperdht gets a view of the link per relayed connection (see
- * RelayLinks), whose end() and destroy() cancel only that connection's
- * pairing.
+ * hyperdht gets a view of the link per relayed connection (see RelayLinks),
+ * whose end() and destroy() cancel only that connection's pairing.
  */
 export class RelayLink {
   readonly socket: NoiseStream

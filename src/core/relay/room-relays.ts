@@ -69,6 +69,19 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
     this.republishTimer.unref()
   }
 
+  /** Looks for the record of every member that joins `room`, and forgets those that leave. */
+  follow(room: {
+    on(event: 'peer-joined', listener: (peer: { remotePublicKey: Buffer }) => void): unknown
+    on(event: 'peer-left', listener: (peer: { remotePublicKey: Buffer }) => void): unknown
+  }): void {
+    const handles = new WeakMap<object, object>()
+    room.on('peer-joined', (peer) => handles.set(peer, this.add(peer.remotePublicKey)))
+    room.on('peer-left', (peer) => {
+      const handle = handles.get(peer)
+      if (handle) this.remove(handle)
+    })
+  }
+
   /** A member joined: look for its record. Returns the handle to pass to remove(). */
   add(key: Buffer): object {
     const member: Member = { key, hex: toHex(key), relay: null, timer: null, gone: false }

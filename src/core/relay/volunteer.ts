@@ -144,6 +144,12 @@ export class MemberRelay extends EventEmitter<MemberRelayEvents> {
     this.timer.unref()
   }
 
+  /** Volunteers while `connection` is connected to the room (connect's Connector). */
+  follow(connection: { on(event: 'connected', listener: () => void): unknown; on(event: 'lost', listener: () => void): unknown }): void {
+    connection.on('connected', () => this.connected())
+    connection.on('lost', () => this.disconnected())
+  }
+
   /** The connection ended: a member that is not connected does not start volunteering. */
   disconnected(): void {
     if (this.timer) clearTimeout(this.timer)

@@ -110,7 +110,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   private outcome: Outcome | null = null
   private settle!: (o: Outcome) => void
   private readonly finished: Promise<Outcome>
-  private inputEnded = false
+  private inputDone = false
   private finishing = false
   private everConnected = false
   private readonly remoteHex: string
@@ -156,9 +156,17 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     return this.conversation.send(lines)
   }
 
+  /** The role this side plays (what the UI's slash commands may ask of it). */
+  readonly role = 'connect' as const
+
+  /** The peer, when connected, as the UI shows it. */
+  peers(): PeerInfo[] {
+    return this.peer ? [this.peer.info()] : []
+  }
+
   /** Input is done: deliver everything, close, exit 0 (or 10 with what was not acknowledged). */
-  endInput(): void {
-    this.inputEnded = true
+  inputEnded(): void {
+    this.inputDone = true
     this.finishIfDone()
   }
 
@@ -174,7 +182,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
   private finishIfDone(): void {
     const peer = this.peer
-    if (!this.inputEnded || !peer || this.finishing) return
+    if (!this.inputDone || !peer || this.finishing) return
     this.finishing = true
     const startedAt = Date.now()
     // Exit 0 only once the peer's transport acknowledged every line.

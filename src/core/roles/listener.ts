@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, HandshakePayload, HostPort, KeyPair, NoiseStream, Server } from 'hyperdht'
 import { ChatError } from '../errors.js'
 import { leaveNetwork } from '../dht/network.js'
+import { Conversation, type SendResult } from '../peer/conversation.js'
 import { encodeLine, type Line } from '../peer/framing.js'
 import { joinedLine, leftLine, prefixLines, roomFullLine, roomLine, senderPrefix } from '../peer/room-lines.js'
 import { toHex } from '../store/keys.js'
-import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerOptions } from '../peer/connection.js'
+import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerInfo, type PeerOptions } from '../peer/connection.js'
 
 const FULL_ROOM_LINGER_MS = 2000
 /** The whole probe for another live listener on our key (see probe()). */
@@ -107,6 +108,12 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   readonly dht: DHT
   readonly keyPair: KeyPair
   readonly peers = new Set<PeerConnection>()
+  /**
+   * Our lines, numbered, and which peer acknowledged which. No outbox: a
+   * line typed into an empty room is refused (and said so). Bounded: a peer
+   * that does not read is dropped, never queued for without limit.
+   */
+  readonly conversation = new Conversation({ keepUndelivered: false, outbox: false, bounded: true })
   refusedCount = 0
   private readonly opts: ListenerOptions
   private server: Server | null = null
@@ -320,6 +327,35 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     this.emit('address-changed', { host: moved.was.host, port: moved.was.port }, { host: moved.now.host, port: moved.now.port })
   }
 
+  /** What the room calls a key (contact name, else short key). */
+  peerName(keyHex: string): string {
+    return this.opts.nameOf ? this.opts.nameOf(keyHex) : keyHex.slice(0, 8)
+  }
+
+  /** The address book changed: names are asked for again. */
+  refreshNames(): void {
+    for (const peer of this.peers) peer.refreshName()
+  }
+
+  /** The peers in the room now, as the UI shows them. */
+  peerInfos(): PeerInfo[] {
+    return [...this.peers].map((p) => p.info())
+  }
+
+  /** Our lines (without their \n) to every peer, in one write each. `wait`: stop reading input until 'drain'. */
+  send(lines: Uint8Array[]): SendResult {
+    return this.conversation.send(lines, [...this.peers])
+  }
+
+  /** One line of ours to the one peer `target` names (its name, or a prefix of its key); a string says why not. */
+  sendTo(target: string, text: string): SendResult | string {
+    const t = target.toLowerCase()
+    const matches = [...this.peers].filter((p) => p.remoteKeyHex.startsWith(t) || p.sender().name === target)
+    if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
+    if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
+    return this.conversation.send([Buffer.from(text)], matches)
+  }
+
   /** Sends one line to every connected peer. Returns how many peers it went to. */
   broadcast(message: string | Uint8Array, except?: PeerConnection): number {
     return this.broadcastRaw(encodeLine(message), except)
@@ -437,6 +473,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       if (greeting) peer.sendBounded(greeting)
       this.broadcast(joinedLine(peer.info().name), peer)
     }
+    this.conversation.attach(peer)
     this.emit('peer-joined', peer)
   }
 }

@@ -60,6 +60,9 @@ export interface IdentityHints {
   recreate?: string
 }
 
+/** A relay's own identity is recreated by running the relay again (its key then changes). */
+export const RELAY_IDENTITY_HINTS: IdentityHints = { recreate: "rerun 'p2pchat relay', which creates a new one; peers must then use its new key" }
+
 function recreateHint(file: string, hints: IdentityHints): string {
   return hints.recreate ?? `run 'p2pchat keygen --out ${shellQuote(file)}' to make a new one`
 }

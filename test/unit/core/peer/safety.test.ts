@@ -3,7 +3,8 @@ import sodium from 'sodium-native'
 import { describe, expect, it } from 'vitest'
 import { safetyWords } from '../../../../src/core/peer/safety.js'
 import { BIP39_ENGLISH } from '../../../../src/core/wordlist.js'
-import { HELP_TEXT, formatSafetyWords, formatVerifyRow, parseInput } from '../../../../src/ui/render.js'
+import { formatSafetyWords, formatVerifyRow } from '../../../../src/ui/format.js'
+import { HELP_TEXT, parseInput } from '../../../../src/ui/interactive/slash.js'
 
 // SHA-256 of the official file bitcoin/bips bip-0039/english.txt (13116 bytes, one word a line,
 // a final newline), computed from the file itself (identical in trezor/python-mnemonic).

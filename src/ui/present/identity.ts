@@ -1,0 +1,38 @@
+import type { Output } from '../output.js'
+
+/*
+ * The words of identities (keygen, whoami) and of the address book
+ * (contacts add, list, rename, remove).
+ */
+
+/** `keygen`: the hex key alone on stdout, so `KEY=$(p2pchat keygen)` works. */
+export function presentNewIdentity(output: Output, file: string, hex: string, z32: string): void {
+  output.message(hex)
+  output.notice(`identity saved to ${file} (mode 0600)`)
+  output.notice(`z-base-32: ${z32}`)
+}
+
+/** `whoami`: hex, then z-base-32. */
+export function presentPublicKey(output: Output, hex: string, z32: string): void {
+  output.message(hex)
+  output.message(z32)
+}
+
+/** A listener created the default identity on first use. */
+export function createdIdentity(file: string): string {
+  return `created a new identity in ${file}`
+}
+
+export const contactWords = {
+  saved: (name: string, key: string) => `saved ${name} = ${key}`,
+  alsoSavedAs: (other: string) => `note: that key is also saved as ${other}`,
+  none: "no contacts yet: add one with 'p2pchat contacts add NAME KEY'",
+  removed: (name: string) => `removed ${name}`,
+  renamed: (from: string, to: string) => `renamed ${from} to ${to}`
+}
+
+/** `contacts list`: name<TAB>key lines. */
+export function presentContacts(output: Output, list: Array<{ name: string; key: string }>): void {
+  for (const { name, key } of list) output.message(`${name}\t${key}`)
+  if (list.length === 0) output.notice(contactWords.none)
+}
