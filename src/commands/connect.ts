@@ -1,21 +1,21 @@
 import { ChatError } from '../core/errors.js'
 import { inviteCodeOf } from '../core/invite/code.js'
-import { pairByCode } from '../core/invite/redeem.js'
-import { leaveNetwork } from '../core/dht/network.js'
+import { blameNetworkFirst, pairByCode } from '../core/invite/redeem.js'
 import { findRoomRelays } from '../core/relay/room-relays.js'
 import { MemberRelay } from '../core/relay/volunteer.js'
 import { Connector } from '../core/roles/connector.js'
-import { defaultOfferedName, loadContacts, validateContactName } from '../core/store/contacts.js'
+import { defaultOfferedName, validateContactName } from '../core/store/contacts.js'
 import { generateIdentity } from '../core/store/identity.js'
 import { toHex } from '../core/store/keys.js'
 import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import { showFailure } from '../ui/chat-ui.js'
 import { JOINING } from '../ui/present/network.js'
-import { identityWords, pairingStage, presentConnector, STOPPED_WHILE_PAIRING, VOLUNTEER_RELAY_NAME } from '../ui/present/dial.js'
+import { pairingStage, presentConnector, STOPPED_WHILE_PAIRING, VOLUNTEER_RELAY_NAME } from '../ui/present/dial.js'
+import { identityWords } from '../ui/present/identity.js'
 import { presentInviterPaired } from '../ui/present/invite.js'
 import { showMemberRelay } from '../ui/present/relays.js'
 import { contactsPath, type CommandContext } from './context.js'
-import { chatUi, chooseIdentity, joinDht, networkOf, relaysOf } from './shared.js'
+import { addressBook, chatUi, chooseIdentity, leaveDht, networkOf, openDht, relaysOf } from './shared.js'
 
 export interface ConnectOptions {
   identity?: string
@@ -41,7 +41,7 @@ export async function connect(keyArg: string, opts: ConnectOptions, ctx: Command
 
 async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   // Validate everything before touching the network.
-  let contacts = await loadContacts(contactsPath(ctx))
+  let contacts = await addressBook(ctx)
   const invite = inviteCodeOf(keyArg, contacts)
   if (!invite && (opts.name !== undefined || opts.saveAs !== undefined)) throw ChatError.pairingOptionsWithoutCode()
   if (opts.name !== undefined) validateContactName(opts.name)
@@ -55,7 +55,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
   const { identity, throwaway, created } = await chooseIdentity(invite ? 'pair' : 'connect', opts.identity, ctx)
 
   const { ui, mode } = await chatUi(opts, ctx)
-  if (created) ui.notice(identityWords.created(created))
+  if (created) ui.notice(identityWords.createdToPair(created))
   if (throwaway) ui.notice(identityWords.throwaway)
 
   try {
@@ -64,19 +64,21 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
     // for what it needs. `joined` only explains a failure (DHT unreachable).
     // The node's own key is ours too: the relays we go through (and a room
     // member's volunteer relay, which shows whom it relays) see who we are.
-    const { dht, joined } = (await joinDht(network, identity, shutdown, false))!
+    const { dht, joined } = await openDht(network, identity)
     if (invite) {
       ui.stage('pairing', pairingStage(invite.nameplate))
       const offered = opts.name ?? defaultOfferedName(ctx.env.USER ?? ctx.env.LOGNAME)
-      const contactsFile = contactsPath(ctx)
-      const pairing = pairByCode(dht, invite, { identity, name: offered, timeoutMs: opts.timeout * 1000, relayThrough: relays, contactsFile, saveAs: opts.saveAs, joined })
+      const pairing = pairByCode(dht, invite, { identity, name: offered, timeoutMs: opts.timeout * 1000, relayThrough: relays, contactsFile: contactsPath(ctx), saveAs: opts.saveAs })
       const paired = await shutdown.race(pairing).catch(async (err: unknown) => {
-        await leaveNetwork(dht)
-        throw err
+        try {
+          await blameNetworkFirst(err, joined)
+        } finally {
+          await leaveDht(dht)
+        }
       })
       if (!paired) {
         // Stopped (Ctrl+C) while pairing, as a stop while connecting: nothing was saved.
-        await leaveNetwork(dht)
+        await leaveDht(dht)
         ui.stop()
         ui.closed(STOPPED_WHILE_PAIRING)
         return 0
@@ -85,7 +87,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       remoteKey = paired.inviter.key
       remoteName = paired.saved.savedAs
       // The inviter is a contact now: name it so from here on.
-      contacts = await loadContacts(contactsFile).catch(() => contacts)
+      contacts = await addressBook(ctx).catch(() => contacts)
     }
     const peerKey = remoteKey!
     // A member of the room relays for newcomers (unless --no-relay); see core/relay/volunteer.ts.
@@ -122,7 +124,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       // Those we relay for hear at once that we stopped (and our relay key is unannounced).
       await memberRelay?.close()
       // Bounded: see DHT_LEAVE_GRACE_MS in core/dht/network.ts.
-      await leaveNetwork(dht)
+      await leaveDht(dht)
     }
   } catch (err) {
     ui.stop()

@@ -1,6 +1,6 @@
 import os from 'node:os'
 import { diagnose } from '../core/dht/doctor.js'
-import { formatBootstrap, localIPv4Addresses } from '../core/dht/network.js'
+import { localIPv4Addresses } from '../core/dht/network.js'
 import { describeNetwork, doctorStage, presentDiagnosis } from '../ui/present/network.js'
 import { createProgress } from '../ui/progress.js'
 import type { CommandContext } from './context.js'
@@ -13,7 +13,7 @@ import { networkOf } from './shared.js'
  */
 export async function doctor(opts: { bootstrap?: string; json?: boolean }, ctx: CommandContext): Promise<number> {
   const network = networkOf(opts, ctx)
-  const where = describeNetwork(network.bootstrap ? formatBootstrap(network.bootstrap) : null)
+  const where = describeNetwork(network)
   // Joining normally takes a second or two: after 3 s, say what it is waiting for.
   const progress = await createProgress(ctx.output, 3000)
   progress.stage(doctorStage.joining(where), doctorStage.stalled)

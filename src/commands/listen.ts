@@ -7,17 +7,17 @@ import { RoomRelays } from '../core/relay/room-relays.js'
 import { Admission } from '../core/roles/admission.js'
 import { ChatListener } from '../core/roles/listener.js'
 import { AllowList } from '../core/store/allowlist.js'
-import { ContactBook, defaultOfferedName, validateContactName } from '../core/store/contacts.js'
+import { defaultOfferedName, validateContactName } from '../core/store/contacts.js'
 import { toHex, toZ32 } from '../core/store/keys.js'
 import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import { showFailure, type ChatController } from '../ui/chat-ui.js'
-import { createdIdentity } from '../ui/present/identity.js'
+import { identityWords } from '../ui/present/identity.js'
 import { inviteWords, OPENING_INVITE, presentInvites } from '../ui/present/invite.js'
-import { JOINING } from '../ui/present/network.js'
+import { bootstrapFlag, JOINING } from '../ui/present/network.js'
 import { memberRelayName, showRoomRelays } from '../ui/present/relays.js'
 import { ANNOUNCING, connectCommand, describeAllowList, LISTENER_STOPPED, presentGuestList, presentRoom, showQr } from '../ui/present/room.js'
-import { contactsPath, type CommandContext } from './context.js'
-import { bootstrapFlag, chatUi, chooseIdentity, joinDht, networkOf, relaysOf } from './shared.js'
+import type { CommandContext } from './context.js'
+import { chatUi, chooseIdentity, joinDht, networkOf, relaysOf, watchedAddressBook } from './shared.js'
 
 export interface ListenOptions {
   identity?: string
@@ -58,7 +58,7 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
 async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   const network = networkOf(opts, ctx)
   // The address book is re-read when it changes: names follow `contacts add` at once.
-  const book = await ContactBook.load(contactsPath(ctx))
+  const book = await watchedAddressBook(ctx)
   if (!opts.invite && (opts.inviteUses !== undefined || opts.inviteExpires !== undefined || opts.name !== undefined)) {
     throw ChatError.inviteOptionsWithoutInvite()
   }
@@ -80,7 +80,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
   const { identity, created } = await chooseIdentity('listen', opts.identity, ctx)
 
   const { ui, mode } = await chatUi(opts, ctx)
-  if (created) ui.notice(createdIdentity(created))
+  if (created) ui.notice(identityWords.created(created))
 
   // Watch the files from now on (an edit made while joining counts), and
   // stop watching on every way out.
@@ -98,12 +98,11 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     ui.stage('joining', JOINING)
     // The node's own key is the listener's: a room member's volunteer relay
     // pairs only requests from this key (hyperdht connects to relays with it).
-    const node = await joinDht(network, identity, shutdown, true)
-    if (!node) {
+    const dht = await joinDht(network, identity, shutdown)
+    if (!dht) {
       ui.closed(LISTENER_STOPPED)
       return 0
     }
-    const { dht } = node
     // A listener dials nobody: every connection its node opens goes to a relay.
     const relayAddresses = trackRelaySockets(dht)
     // Which members volunteer as relays, listed (signed) for newcomers; see core/relay/room-relays.ts.

@@ -1,9 +1,11 @@
 import { RelayService } from '../core/relay/service.js'
 import { toHex, toZ32 } from '../core/store/keys.js'
 import { withShutdown, type Shutdown } from '../process/shutdown.js'
+import { identityWords } from '../ui/present/identity.js'
 import { relayWords, reportRelayStats } from '../ui/present/relays.js'
 import type { CommandContext } from './context.js'
-import { bootstrapFlag, chooseIdentity, joinDht, networkOf } from './shared.js'
+import { bootstrapFlag } from '../ui/present/network.js'
+import { chooseIdentity, joinDht, networkOf } from './shared.js'
 
 export interface RelayOptions {
   identity?: string
@@ -20,12 +22,12 @@ async function serveRelay(opts: RelayOptions, ctx: CommandContext, shutdown: Shu
   const { output } = ctx
   const network = networkOf(opts, ctx)
   const { identity, created } = await chooseIdentity('relay', opts.identity, ctx)
-  if (created) output.notice(relayWords.createdIdentity(created))
+  if (created) output.notice(identityWords.createdRelay(created))
 
   if (shutdown.signal.aborted) return 0
-  const node = await joinDht(network, undefined, shutdown, true)
-  if (!node) return 0
-  const service = new RelayService(node.dht, identity)
+  const dht = await joinDht(network, undefined, shutdown)
+  if (!dht) return 0
+  const service = new RelayService(dht, identity)
   try {
     await shutdown.race(service.listen())
   } catch (err) {

@@ -1,15 +1,17 @@
 import path from 'node:path'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { ChatError } from '../core/errors.js'
-import { formatBootstrap, leaveNetwork, openNode, resolveNetwork, resolveRelays, type NetworkConfig } from '../core/dht/network.js'
+import { leaveNetwork, openNode, resolveNetwork, resolveRelays, type NetworkConfig } from '../core/dht/network.js'
+import { ContactBook, loadContacts, type Contacts } from '../core/store/contacts.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, loadOrCreateIdentity, RELAY_IDENTITY_HINTS, type Identity } from '../core/store/identity.js'
 import type { Shutdown } from '../process/shutdown.js'
 import { chooseMode, createUi, type ChatUi, type UiMode } from '../ui/chat-ui.js'
-import type { CommandContext } from './context.js'
+import { contactsPath, type CommandContext } from './context.js'
 
 /*
- * What several commands need: which identity to run as, which network and
- * relays to use, a DHT node to join and leave, and the chat's UI.
+ * What several commands need: which identity to run as, the address book,
+ * which network and relays to use, a DHT node to join and leave, and the
+ * chat's UI.
  */
 
 /**
@@ -57,29 +59,31 @@ export function relaysOf(opts: { relayThrough?: string[] }, ctx: CommandContext,
   return resolveRelays(opts.relayThrough, ctx.env, resolve)
 }
 
-/** What the other side must add to a printed command: ` --bootstrap LIST` on a private network, else nothing. */
-export function bootstrapFlag(network: NetworkConfig): string {
-  return network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
+/** Opens a DHT node as `identity`; `joined` settles when it has joined (see openNode). */
+export async function openDht(network: NetworkConfig, identity: KeyPair): Promise<{ dht: DHT; joined: Promise<void> }> {
+  return openNode(network, identity)
 }
 
-/**
- * Opens a DHT node as `identity` and, with `wait`, waits until it has
- * joined. Returns null when stopped meanwhile (the node is left then).
- */
-export async function joinDht(
-  network: NetworkConfig,
-  identity: KeyPair | undefined,
-  shutdown: Shutdown,
-  wait: boolean
-): Promise<{ dht: DHT; joined: Promise<void> } | null> {
-  const node = await openNode(network, identity)
-  if (!wait) return node
-  await shutdown.race(node.joined)
-  if (shutdown.signal.aborted) {
-    await leaveNetwork(node.dht)
-    return null
-  }
-  return node
+/** Opens a DHT node and waits until it has joined. Returns null when stopped meanwhile (the node is left then). */
+export async function joinDht(network: NetworkConfig, identity: KeyPair | undefined, shutdown: Shutdown): Promise<DHT | null> {
+  const { dht, joined } = await openNode(network, identity)
+  await shutdown.race(joined)
+  if (!shutdown.signal.aborted) return dht
+  await leaveDht(dht)
+  return null
+}
+
+/** Leaves the DHT, bounded (see DHT_LEAVE_GRACE_MS). For a node that announced nothing, or has unannounced. */
+export const leaveDht = leaveNetwork
+
+/** The address book as it is now. */
+export function addressBook(ctx: CommandContext): Promise<Contacts> {
+  return loadContacts(contactsPath(ctx))
+}
+
+/** The address book, kept current for a long-running command (call watch(), then close()). */
+export function watchedAddressBook(ctx: CommandContext): Promise<ContactBook> {
+  return ContactBook.load(contactsPath(ctx))
 }
 
 /** The chat's UI for these options and this process's terminals. */

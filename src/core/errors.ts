@@ -109,93 +109,87 @@ export class ChatError extends Error {
   }
 
   static usage(message: string): ChatError {
-    return new ChatError('USAGE', message, EXIT.USAGE)
+    return coded('USAGE', message)
   }
 
   static badKey(input: string): ChatError {
     const shown = input.length > 80 ? input.slice(0, 77) + '...' : input
-    return new ChatError(
+    return coded(
       'INVALID_KEY',
-      `invalid key ${JSON.stringify(shown)}: a key is 64 hex characters or 52 z-base-32 characters (as printed by 'p2pchat listen' or 'p2pchat keygen')`,
-      EXIT.USAGE
+      `invalid key ${JSON.stringify(shown)}: a key is 64 hex characters or 52 z-base-32 characters (as printed by 'p2pchat listen' or 'p2pchat keygen')`
     )
   }
 
+  /** @deprecated Kept for its unit test: every identity error has its own factory below. */
   static identity(code: string, message: string, cause?: unknown): ChatError {
     return new ChatError(code, message, EXIT.IDENTITY, { cause })
   }
 
   static peerNotFound(): ChatError {
-    return new ChatError(
+    return coded(
       'PEER_NOT_FOUND',
-      'peer not found: nobody is listening on that key (the peer is offline, has not announced yet, or is on another DHT network)',
-      EXIT.PEER_NOT_FOUND
+      'peer not found: nobody is listening on that key (the peer is offline, has not announced yet, or is on another DHT network)'
     )
   }
 
   static timeout(seconds: number): ChatError {
-    return new ChatError(
+    return coded(
       'TIMEOUT',
-      `timed out after ${seconds} s without reaching the peer (try again, or raise --timeout)`,
-      EXIT.TIMEOUT
+      `timed out after ${seconds} s without reaching the peer (try again, or raise --timeout)`
     )
   }
 
   static halfOpen(seconds: number): ChatError {
-    return new ChatError(
+    return coded(
       'HALF_OPEN',
-      `connection opened but the peer never answered within ${seconds} s (half-open connection); nothing was delivered — try again`,
-      EXIT.CONNECTION_LOST
+      `connection opened but the peer never answered within ${seconds} s (half-open connection); nothing was delivered — try again`
     )
   }
 
   static vanished(idleMs: number): ChatError {
-    return new ChatError('PEER_VANISHED', `no data from the peer for ${Math.round(idleMs / 1000)} s: it vanished or its network is gone`, EXIT.CONNECTION_LOST)
+    return coded('PEER_VANISHED', `no data from the peer for ${Math.round(idleMs / 1000)} s: it vanished or its network is gone`)
   }
 
-  /** The relay a connection went through ended its connection to us or stopped answering (see path.ts). */
+  /** The relay a connection went through ended its connection to us or stopped answering (see relay/addresses.ts). */
   static relayGone(relayHex: string): ChatError {
     const which = relayHex ? `relay ${relayHex.slice(0, 8)}` : 'the relay'
-    return new ChatError('RELAY_GONE', `connection lost: ${which} stopped relaying (it was shut down or went offline)`, EXIT.CONNECTION_LOST)
+    return coded('RELAY_GONE', `connection lost: ${which} stopped relaying (it was shut down or went offline)`)
   }
 
   /** Our own connection to a relay (opened before dialing through it) did not open: `cause` is why (hyperdht's error, or in words). */
   static relayUnreachable(relayHex: string, cause: ChatError | string): ChatError {
     const reason = typeof cause === 'string' ? cause : cause.message.replace(/^(connection failed|connection error|hole punching failed): /, '')
-    return new ChatError('RELAY_UNREACHABLE', `connection failed: could not reach relay ${relayHex.slice(0, 8)} (${reason})`, EXIT.CONNECTION_FAILED, typeof cause === 'string' ? {} : { cause })
+    return coded('RELAY_UNREACHABLE', `connection failed: could not reach relay ${relayHex.slice(0, 8)} (${reason})`, typeof cause === 'string' ? {} : { cause })
   }
 
   /** Data waited for an acknowledgement far longer than the round trip warrants (see DEFAULT_DEAD_PATH). */
   static pathDead(waitedMs: number): ChatError {
-    return new ChatError(
+    return coded(
       'PATH_DEAD',
-      `connection lost: the peer acknowledged nothing for ${(waitedMs / 1000).toFixed(1)} s while data waited (it was stopped, or its network went down)`,
-      EXIT.CONNECTION_LOST
+      `connection lost: the peer acknowledged nothing for ${(waitedMs / 1000).toFixed(1)} s while data waited (it was stopped, or its network went down)`
     )
   }
 
   static flooding(): ChatError {
-    return new ChatError('FLOODING', 'disconnected for flooding: sent faster than the rate limit for too long', EXIT.CONNECTION_LOST)
+    return coded('FLOODING', 'disconnected for flooding: sent faster than the rate limit for too long')
   }
 
   static tooSlow(maxQueueBytes: number): ChatError {
-    return new ChatError('TOO_SLOW', `disconnected: did not read its messages (over ${Math.round(maxQueueBytes / 1024)} KiB waiting)`, EXIT.CONNECTION_LOST)
+    return coded('TOO_SLOW', `disconnected: did not read its messages (over ${Math.round(maxQueueBytes / 1024)} KiB waiting)`)
   }
 
   /** Another live listener already serves this identity's key (found by probing before announcing). */
   static identityInUse(keyHex: string): ChatError {
-    return new ChatError(
+    return coded(
       'IDENTITY_IN_USE',
-      `another listener is already serving this identity's key ${keyHex.slice(0, 8)}… (on this machine or another): stop that one first, or start this one with another identity (--identity FILE; create one with 'p2pchat keygen --out FILE')`,
-      EXIT.IDENTITY
+      `another listener is already serving this identity's key ${keyHex.slice(0, 8)}… (on this machine or another): stop that one first, or start this one with another identity (--identity FILE; create one with 'p2pchat keygen --out FILE')`
     )
   }
 
   static stalled(queuedBytes: number, stallMs: number): ChatError {
-    return new ChatError(
+    return coded(
       'TOO_SLOW',
-      `disconnected: did not read its messages (${Math.round(queuedBytes / 1024)} KiB waiting, none taken for ${Math.round(stallMs / 1000)} s)`,
-      EXIT.CONNECTION_LOST
+      `disconnected: did not read its messages (${Math.round(queuedBytes / 1024)} KiB waiting, none taken for ${Math.round(stallMs / 1000)} s)`
     )
   }
 
@@ -207,11 +201,11 @@ export class ChatError extends Error {
     const what = lines === 1 ? '1 line was' : `${lines} lines were`
     const them = lines === 1 ? 'it' : 'them'
     const why = waitedSeconds === null ? `the connection ended before the peer acknowledged ${them}` : `the peer did not acknowledge ${them} within ${waitedSeconds} s`
-    return new ChatError('NOT_DELIVERED', `${what} not confirmed delivered: ${why}`, EXIT.NOT_DELIVERED)
+    return coded('NOT_DELIVERED', `${what} not confirmed delivered: ${why}`)
   }
 
   static network(message: string): ChatError {
-    return new ChatError('NETWORK_UNREACHABLE', message, EXIT.NETWORK)
+    return coded('NETWORK_UNREACHABLE', message)
   }
 
   /** connect: --name or --save-as without an invite code. */

@@ -28,8 +28,8 @@ export interface ChatController {
   peers(): PeerInfo[]
   /** Sends lines (without their \n) to every peer (listen) or the peer (connect), in one write. */
   send(lines: Uint8Array[]): Sent
-  /** listen only: one peer by name or key prefix. Returns an error message, or what became of the line. */
-  sendTo?(target: string, text: string): string | Sent
+  /** listen only: one peer by name or key prefix; `no-such-peer` when none, or several (`matches`), fit. */
+  sendTo?(target: string, text: string): Sent | { fate: 'no-such-peer'; matches: number }
   /** Piped input ended (stdin EOF). In a terminal, Ctrl+D calls quit() instead. */
   inputEnded(): void
   quit(): void

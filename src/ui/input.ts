@@ -13,7 +13,7 @@ export interface LineSource {
  * chunk at once (so they can be sent in one write). `onLines` returns false
  * to ask for a pause (backpressure); the caller resumes when it has drained.
  */
-export function readLines(
+function readLines(
   input: NodeJS.ReadableStream,
   maxLineBytes: number,
   onLines: (lines: Line[]) => boolean | void,

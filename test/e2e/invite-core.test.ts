@@ -1,4 +1,4 @@
-// The invite protocol (src/core/invite.ts) between real hyperdht nodes on a
+// The invite protocol (src/core/invite/) between real hyperdht nodes on a
 // loopback testnet: pairing, wrong words, expiry, a racing third party, an
 // impostor at the rendezvous, replayed messages. The CLI around it is tested
 // in invite.test.ts.

@@ -73,6 +73,9 @@ export function resolveNetwork(flag: string | undefined, env: NodeJS.ProcessEnv)
   return host ? { bootstrap, host } : { bootstrap }
 }
 
+/** The public network, in words (no --bootstrap). */
+export const PUBLIC_BOOTSTRAP = 'the public HyperDHT bootstrap nodes'
+
 export function formatBootstrap(nodes: HostPort[]): string {
   return nodes.map((n) => `${n.host}:${n.port}`).join(',')
 }
@@ -105,7 +108,7 @@ export async function openNode(network: NetworkConfig, keyPair?: KeyPair): Promi
     }
     if (dht.toArray().length === 0) {
       await dht.destroy().catch(() => {})
-      const where = network.bootstrap ? formatBootstrap(network.bootstrap) : 'the public HyperDHT bootstrap nodes'
+      const where = network.bootstrap ? formatBootstrap(network.bootstrap) : PUBLIC_BOOTSTRAP
       throw ChatError.network(`could not reach any DHT node (tried ${where}): check that this machine is online and UDP is not blocked`)
     }
   })()

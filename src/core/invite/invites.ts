@@ -64,7 +64,8 @@ export class Invites extends EventEmitter<InvitesEvents> {
       const invitation = await Invitation.open(this.dht, { identity, name, uses, expiresMs, relayThrough })
       if (this.closed) return void (await invitation.close())
       this.current = invitation
-      invitation.on('paired', (peer, left) => void this.remember(invitation, peer, left))
+      // The UI may be gone (stdout lost): nothing left to tell then.
+      invitation.on('paired', (peer, left) => void this.remember(invitation, peer, left).catch(() => {}))
       this.emit('opened', invitation)
     } finally {
       this.opening = false

@@ -146,23 +146,23 @@ export interface PairOptions extends RedeemOptions {
   contactsFile: string
   /** The name to save the inviter under (default: the name it offers). */
   saveAs?: string
-  /** Settles when the DHT bootstrap walk is done; rejects when no node answered (see openNode). */
-  joined: Promise<unknown>
 }
 
 /**
  * `connect CODE`: redeems the code, then saves the inviter in our contacts
- * (never over another key: see rememberPeer). A lookup that found nobody
- * may be our network's fault: then that error is thrown instead.
+ * (never over another key: see rememberPeer).
  */
 export async function pairByCode(dht: DHT, code: InviteCode, opts: PairOptions): Promise<{ inviter: PairedPeer; saved: Remembered }> {
-  let inviter: PairedPeer
-  try {
-    inviter = await redeemInvite(dht, code, opts)
-  } catch (err) {
-    if (err instanceof ChatError && err.code === 'INVITE_UNAVAILABLE') await opts.joined
-    throw err
-  }
+  const inviter = await redeemInvite(dht, code, opts)
   const saved = await rememberPeer(opts.contactsFile, inviter.key.toString('hex'), opts.saveAs ?? (inviter.name || 'peer'))
   return { inviter, saved }
+}
+
+/**
+ * A lookup that found no open code may be our network's fault: when it is
+ * (`joined` rejects: no DHT node answered), that error is thrown instead.
+ */
+export async function blameNetworkFirst(err: unknown, joined: Promise<unknown>): Promise<never> {
+  if (err instanceof ChatError && err.code === 'INVITE_UNAVAILABLE') await joined
+  throw err
 }

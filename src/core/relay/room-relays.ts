@@ -16,7 +16,6 @@ const LINK_IDLE_CLOSE_MS = 30_000
 /** How long a newcomer waits for the listener's list. */
 const FIND_TIMEOUT_MS = 10_000
 
-
 export interface RoomRelaysEvents {
   /** A connected member volunteers: its relay `relayKey` (hex) is in the room's list now. */
   volunteer: [memberKey: string, relayKey: string]

@@ -51,18 +51,17 @@ function forwardRelayEvents(from: EventEmitter, to: EventEmitter): void {
 }
 
 /** Whether this node's network lets peers reach a relay on it: open or consistent NAT, as `doctor` classifies. */
-export function relayEligibility(dht: DHT): { ok: true } | { ok: false; reason: string } {
+function relayEligibility(dht: DHT): { ok: true } | { ok: false; reason: string } {
   if (dht.randomized) return { ok: false, reason: 'this machine is behind a randomizing NAT (a new public port per destination), which peers cannot reach reliably' }
   if (dht.host === null) return { ok: false, reason: 'the DHT nodes have not told this machine its public address' }
   return { ok: true }
 }
 
-
 /**
  * A room member's relay for its room: a RelayService on a key of its own,
  * on the member's DHT node, that serves only pairs with the room's listener.
  */
-export class RelayVolunteer extends EventEmitter<RelayServiceEvents> {
+class RelayVolunteer extends EventEmitter<RelayServiceEvents> {
   readonly service: RelayService
 
   constructor(
@@ -96,7 +95,6 @@ export class RelayVolunteer extends EventEmitter<RelayServiceEvents> {
     return this.service.close({ keepNode: true, unannounceMs: 1000 })
   }
 }
-
 
 export interface MemberRelayEvents extends RelayServiceEvents {
   /** The member's relay runs and its record is stored (after a reconnect the record is stored again, silently). */

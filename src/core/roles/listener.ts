@@ -30,6 +30,9 @@ export const ADDRESS_CHECK_MS = 2000
 
 export type RefusalReason = 'not-allowed' | 'full'
 
+/** What became of a line for one peer: sent, or no peer (or more than one) matched the name given. */
+export type SendToResult = SendResult | { fate: 'no-such-peer'; matches: number }
+
 /**
  * What the probe before announcing found on our key: nobody ('free'), a
  * record nobody answers for ('stale': a listener that crashed or lost its
@@ -347,12 +350,11 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     return this.conversation.send(lines, [...this.peers])
   }
 
-  /** One line of ours to the one peer `target` names (its name, or a prefix of its key); a string says why not. */
-  sendTo(target: string, text: string): SendResult | string {
+  /** One line of ours to the one peer `target` names (its name, or a prefix of its key). */
+  sendTo(target: string, text: string): SendToResult {
     const t = target.toLowerCase()
     const matches = [...this.peers].filter((p) => p.remoteKeyHex.startsWith(t) || p.sender().name === target)
-    if (matches.length === 0) return `no connected peer matches ${JSON.stringify(target)}`
-    if (matches.length > 1) return `${JSON.stringify(target)} matches ${matches.length} peers: give more of the key`
+    if (matches.length !== 1) return { fate: 'no-such-peer', matches: matches.length }
     return this.conversation.send([Buffer.from(text)], matches)
   }
 

@@ -135,8 +135,10 @@ export function runSlash(cmd: SlashCommand, view: SlashView): void {
         break
       }
       const sent = controller.sendTo(cmd.target, cmd.text)
-      if (typeof sent === 'string') view.system(sanitizeText(sent))
-      else if (sent.fate === 'dropped' || sent.first === undefined) view.system(`not sent (${sent.reason ?? 'no peers connected'}): ${sanitize(cmd.text)}`)
+      const target = JSON.stringify(cmd.target)
+      if (sent.fate === 'no-such-peer') {
+        view.system(sanitizeText(sent.matches === 0 ? `no connected peer matches ${target}` : `${target} matches ${sent.matches} peers: give more of the key`))
+      } else if (sent.fate === 'dropped' || sent.first === undefined) view.system(`not sent (${sent.reason ?? 'no peers connected'}): ${sanitize(cmd.text)}`)
       else view.printOwn(`${view.stamp()}${c.bold(`you → ${sanitize(cmd.target)}`)}${c.dim(':')} ${sanitize(cmd.text)}`, sent.first)
       break
     }

@@ -48,13 +48,6 @@ export function presentConnector(connector: Connector, ui: ChatUi, remoteName: s
 /** The name shown for a volunteer relay in a path indicator. */
 export const VOLUNTEER_RELAY_NAME = "a room member's relay"
 
-/** Which identity `connect` uses, when it is not the user's usual one. */
-export const identityWords = {
-  created: (file: string) => `created a new identity in ${file} (the inviter saves its key)`,
-  throwaway:
-    "no identity: using a throwaway key for this session; the listener's --allow and contact names cannot recognise it; run 'p2pchat keygen' to get a permanent one"
-}
-
 /** What `connect` says when it was stopped while pairing (nothing was saved). */
 export const STOPPED_WHILE_PAIRING = 'stopped before pairing finished'
 

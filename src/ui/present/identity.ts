@@ -18,9 +18,16 @@ export function presentPublicKey(output: Output, hex: string, z32: string): void
   output.message(z32)
 }
 
-/** A listener created the default identity on first use. */
-export function createdIdentity(file: string): string {
-  return `created a new identity in ${file}`
+/** Which identity a command runs as, when it is not the user's usual one. */
+export const identityWords = {
+  /** listen created the default identity on first use. */
+  created: (file: string) => `created a new identity in ${file}`,
+  /** connect CODE created it: pairing needs a key that stays. */
+  createdToPair: (file: string) => `created a new identity in ${file} (the inviter saves its key)`,
+  /** `p2pchat relay` created its own. */
+  createdRelay: (file: string) => `created a relay identity in ${file}`,
+  throwaway:
+    "no identity: using a throwaway key for this session; the listener's --allow and contact names cannot recognise it; run 'p2pchat keygen' to get a permanent one"
 }
 
 export const contactWords = {

@@ -122,7 +122,7 @@ export const inviteWords = {
  * (both ends: connect for the inviter, listen for a joiner): said loudly,
  * with the command for a real key change. `subject` names the new key.
  */
-export function showKeyChanged(
+function showKeyChanged(
   ui: ChatUi,
   subject: string,
   hex: string,

@@ -1,4 +1,5 @@
 import type { Diagnosis, NatType } from '../../core/dht/doctor.js'
+import { formatBootstrap, PUBLIC_BOOTSTRAP, type NetworkConfig } from '../../core/dht/network.js'
 import type { Output } from '../output.js'
 import { timed, type DoctorEvent } from '../events.js'
 
@@ -10,8 +11,13 @@ import { timed, type DoctorEvent } from '../events.js'
 export const JOINING = 'joining the DHT…'
 
 /** Where a DHT is, in words: its bootstrap nodes, or the public network. */
-export function describeNetwork(bootstrap: string | null): string {
-  return bootstrap ?? 'the public HyperDHT bootstrap nodes'
+export function describeNetwork(network: NetworkConfig): string {
+  return network.bootstrap ? formatBootstrap(network.bootstrap) : PUBLIC_BOOTSTRAP
+}
+
+/** What the other side must add to a printed command: ` --bootstrap LIST` on a private network, else nothing. */
+export function bootstrapFlag(network: NetworkConfig): string {
+  return network.bootstrap ? ` --bootstrap ${formatBootstrap(network.bootstrap)}` : ''
 }
 
 /** `p2pchat bootstrap` is up: the value alone on stdout (for scripts), the rest on stderr. */
@@ -44,7 +50,7 @@ export function presentDiagnosis(output: Output, d: Diagnosis, where: string, js
 }
 
 /** What a NAT type means for connecting, in a sentence. */
-export function adviceFor(nat: NatType, firewalled = false): string {
+function adviceFor(nat: NatType, firewalled = false): string {
   switch (nat) {
     case 'open':
       return firewalled

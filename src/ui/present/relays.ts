@@ -87,7 +87,6 @@ export function memberRelayName(member: string): string {
 
 /** `p2pchat relay`: what it says while it runs. */
 export const relayWords = {
-  createdIdentity: (file: string) => `created a relay identity in ${file}`,
   running: (hex: string, z32: string) => `relay running on ${hex} (z-base-32: ${z32})`,
   reachability(reach: RelayReachability): string {
     if (reach.reachable) return `reachable at ${reach.address!.host}:${reach.address!.port}: peers connect to it directly, no hole punching needed`
