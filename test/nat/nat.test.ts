@@ -449,6 +449,58 @@ describe.skipIf(!support.ok)('NAT lab, relays are reliable', () => {
     expect(failures).toEqual([])
   }, Math.max(300_000, Number(process.env.RELAY_LABS ?? 1) * CONNECTS * 20_000))
 
+  it('consistent/consistent with a relay configured on both: every connect chats both ways (no half-open pair, whichever path wins)', async () => {
+    // Issue 19 point 23: 14 of 68 such connects ended half-open (the connector took the
+    // direct path, the listener's header went to the relay that no longer forwarded it).
+    const runs = Number(process.env.HALF_OPEN_RUNS ?? 20)
+    const l = await newLab('consistent', 'consistent')
+    const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])
+    const bootstrap = (await boot.waitFor(/^(.*)\n/, 'stdout', 20_000))[1]!
+    const relay = cli(l, 'inet', ['relay', '--bootstrap', bootstrap])
+    const relayKey = (await relay.waitFor(HEX64, 'stdout', 20_000))[1]!
+    const relayPort = (await relay.waitFor(/reachable at [\d.]+:(\d+)/, 'stderr', 20_000))[1]!
+    void relayPort
+    const listener = cli(l, 'home1', ['listen', '--bootstrap', bootstrap, '--relay-through', relayKey])
+    const key = (await listener.waitFor(/listening on ([0-9a-f]{64})/, 'stderr', 20_000))[1]!
+    const failures: string[] = []
+    const paths: Record<string, number> = {}
+    // The failure's window: one end's first direct packets are lost for a moment (a router's
+    // mapping is slow, or they cross in flight), so the other end pairs at the relay and starts
+    // its stream there, while this end has a direct path at once. Every other run, the other way.
+    const blockMs = Number(process.env.HALF_OPEN_BLOCK_MS ?? 1000)
+    for (let i = 0; i < runs; i++) {
+      const [router, from] = i % 2 === 0 ? (['rtr1', l.wan.rtr2] as const) : (['rtr2', l.wan.rtr1] as const)
+      const rule = ['FORWARD', '-p', 'udp', '-s', from, '-j', 'DROP']
+      let blocked = blockMs > 0
+      if (blocked) l.run(router, 'iptables', ['-I', ...rule])
+      const unblock = () => {
+        if (blocked) l.run(router, 'iptables', ['-D', ...rule])
+        blocked = false
+      }
+      const timer = setTimeout(unblock, blockMs)
+      const client = cli(l, 'home2', ['connect', key, '--bootstrap', bootstrap, '--relay-through', relayKey])
+      try {
+        const m = await client.waitFor(/connected to [0-9a-f]{64} \((direct|relayed)/, 'stderr', 30_000)
+        paths[m[1]!] = (paths[m[1]!] ?? 0) + 1
+        listener.write(`to client ${i}\n`)
+        await client.waitFor(`to client ${i}\n`, 'stdout', 10_000)
+        client.write(`to listener ${i}\n`)
+        await listener.waitFor(`to listener ${i}\n`, 'stdout', 10_000)
+        client.end()
+        const code = await exitOf(client, 20_000)
+        if (code !== 0) failures.push(`#${i} exit ${code}: ${client.stderr.trim().split('\n').slice(-2).join(' | ')}`)
+      } catch (err) {
+        client.kill()
+        failures.push(`#${i} ${err instanceof Error ? err.message.split('\n')[0] : String(err)}: ${client.stderr.trim().split('\n').slice(-3).join(' | ')}`)
+      } finally {
+        clearTimeout(timer)
+        unblock()
+      }
+    }
+    console.info(`consistent/consistent, relay on both: ${runs - failures.length}/${runs} chatted both ways; paths ${JSON.stringify(paths)}${failures.length ? `\n${failures.join('\n')}` : ''}`)
+    expect(failures).toEqual([])
+  }, 900_000)
+
   it('p2pchat relay behind a NAT says it is not reachable, and why', async () => {
     const l = await newLab('consistent', 'consistent')
     const boot = cli(l, 'inet', ['bootstrap', '--host', l.inetHost, '--port', String(PORT)])

@@ -246,12 +246,15 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * True once bytes have arrived from the peer. hyperdht can report a stream
-   * as open while the far side never took it (hyperdht issue #304); the
-   * peer's secret-stream header is the first proof that it did.
+   * True once the peer's secret-stream header has arrived: the first thing
+   * the peer sends on the stream, so the proof that it took the connection
+   * and that its bytes reach us. hyperdht can report a stream as open while
+   * the far side never took it (hyperdht issue #304), and a transport
+   * acknowledgement of our own bytes proves nothing about the other way (a
+   * pair whose ends disagree on the path: see docs/relaying.md).
    */
   get heardFromPeer(): boolean {
-    return this.confirmed || (this.stream.rawStream?.bytesReceived ?? 0) > 0
+    return this.confirmed || peerHeaderArrived(this.stream)
   }
 
   /** Relay addresses (host:port → relay key) to tell relayed from direct paths. */
@@ -483,4 +486,15 @@ async function acknowledgedFlush(stream: NoiseStream): Promise<boolean> {
   await new Promise((resolve) => setImmediate(resolve))
   const raw = stream.rawStream
   return stream._writableState.error === null && (raw === null || raw._writableState.error === null)
+}
+
+/**
+ * Whether the peer's secret-stream header has arrived. @hyperswarm/secret-stream
+ * (2.x, under hyperdht 6.32.0 to 6.34.0) keeps `_setup` true until it has read
+ * and checked that header, and says nothing else about it; a unit test checks
+ * the field still behaves so on real streams (a rename would make every
+ * connection look half-open, loudly).
+ */
+export function peerHeaderArrived(stream: NoiseStream): boolean {
+  return (stream as unknown as { _setup?: unknown })._setup === false
 }

@@ -81,6 +81,27 @@ interface FirewallProbe {
 }
 
 /**
+ * Connects a pair's stream toward one end at once, to the address that end's
+ * connection to the relay comes from (where hyperdht sends its relayed
+ * packets from), instead of on that end's first packet, as blind-relay does.
+ * An end that hole-punched before the pairing completed never sends one, so
+ * what the other end already sent through the relay (its stream header)
+ * would be dropped here, and that other end could never move to the direct
+ * path (it waits for those packets to be acknowledged): a half-open pair.
+ * See docs/relaying.md#both-ends-must-agree-on-the-path.
+ */
+function connectLink(stream: RawStream, socket: NoiseStream, remoteId: number): void {
+  const raw = socket.rawStream as (RawStream & { socket?: unknown; connected?: boolean; connect?: (...a: unknown[]) => void }) | null
+  const link = stream as RawStream & { connected?: boolean; connect?: (...a: unknown[]) => void }
+  if (!raw?.socket || !raw.remoteHost || link.connected || typeof link.connect !== 'function') return
+  try {
+    link.connect(raw.socket, remoteId, raw.remotePort, raw.remoteHost)
+  } catch {
+    // blind-relay connects it on that end's first packet, as before
+  }
+}
+
+/**
  * A blind relay on a stable key, as hyperdht's own relaying example runs it:
  * peers that cannot reach each other directly both connect here and their
  * raw streams are paired. The relay sees only encrypted bytes.
@@ -137,7 +158,10 @@ export class RelayService extends EventEmitter<RelayServiceEvents> {
       socket.on('error', () => {})
       const peer = toHex(socket.remotePublicKey)
       if (policy) this.guard(session, peer, socket.remotePublicKey.equals(policy.onlyFor))
-      session.on('pair', (_isInitiator: boolean, token: Buffer, stream: RawStream) => this.linked(token.toString('hex'), peer, stream))
+      session.on('pair', (_isInitiator: boolean, token: Buffer, stream: RawStream, remoteId: number) => {
+        connectLink(stream, socket, remoteId)
+        this.linked(token.toString('hex'), peer, stream)
+      })
     })
     this.server = server
     await server.listen(this.keyPair)

@@ -234,7 +234,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     relay: Buffer | null,
     lanPings: ReturnType<typeof watchLanPings>,
     attemptStart: number
-  ): Promise<{ peer: PeerConnection; failure: ChatError | null }> {
+  ): Promise<{ peer: PeerConnection; failure: ChatError | null; release: () => void }> {
     const { peer, ready } = dial(this.dht, this.remoteKey, {
       keyPair: this.opts.keyPair,
       timeoutMs: this.opts.timeoutMs,
@@ -246,7 +246,18 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     peer.stream.once('open', () => {
       if (!this.outcome) this.emit('confirming')
     })
-    peer.on('lines', (lines) => this.emit('lines', peer.sender(), lines))
+    // Lines that come with the peer's first bytes (a room's "* in the room: …") are
+    // held until 'connected' has been said, then shown (release()).
+    let held: Line[][] | null = []
+    peer.on('lines', (lines) => {
+      if (held) held.push(lines)
+      else this.emit('lines', peer.sender(), lines)
+    })
+    const release = () => {
+      const lines = held ?? []
+      held = null
+      for (const batch of lines) this.emit('lines', peer.sender(), batch)
+    }
     peer.on('drain', () => this.emit('drain'))
     let lanFallback: NodeJS.Timeout | undefined
     // Only this attempt's own LAN ping, and only on a direct attempt (a relayed one does not punch to the LAN).
@@ -265,7 +276,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       stopLanWatch()
       clearTimeout(lanFallback)
     }
-    return { peer, failure }
+    return { peer, failure, release }
   }
 
   /** Dials until the conversation ends; resolves with its outcome. */
@@ -303,10 +314,10 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       let failure = through ? await this.linkTo(links, through) : null
       if (this.outcome) break
       let peer: PeerConnection | null = null
+      let release = () => {}
       if (!failure) {
         const dialed = await this.dialOnce(through, lanPings, attemptStart)
-        peer = dialed.peer
-        failure = dialed.failure
+        ;({ peer, failure, release } = dialed)
       }
       if (this.outcome) {
         peer?.destroy()
@@ -383,6 +394,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       const reconnect = this.everConnected
       this.everConnected = true
       this.emit('connected', peer.info(), reconnect)
+      release()
       // Otherwise the peer's 'drain' resumes reading.
       if (this.conversation.attach(peer)) this.emit('drain')
       this.finishIfDone()
