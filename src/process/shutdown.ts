@@ -5,6 +5,18 @@ export type StopReason = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'output-lost' | 'quit
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
+/**
+ * A signal this soon after the one that started the shutdown is the same
+ * request, not an impatient second one: GNU `timeout` signals the child and
+ * then its process group, service managers signal whole groups, and a
+ * terminal's Ctrl+C reaches every process of the foreground group. Exiting
+ * at once on it would skip unannouncing. Measured when the handler runs, not
+ * when the signal was sent, so a loaded machine stretches the gap: 250 ms
+ * leaves room for that, and a person's impatient second Ctrl+C still comes
+ * later (and a third one always does).
+ */
+export const REPEATED_SIGNAL_MS = 250
+
 /** The stdout/stderr errors that mean nobody reads us any more (reader gone, terminal closed). */
 export function isOutputLoss(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code
@@ -40,16 +52,29 @@ export class Shutdown {
   readonly stopped: Promise<StopReason>
   private resolveStopped!: (reason: StopReason) => void
 
-  constructor(private readonly proc: NodeJS.Process = process) {
+  /** When a signal started the shutdown (ms), to tell a repeated signal from a second request. */
+  private signalledAt: number | null = null
+
+  constructor(
+    private readonly proc: NodeJS.Process = process,
+    private readonly now: () => number = Date.now
+  ) {
     this.stopped = new Promise((resolve) => {
       this.resolveStopped = resolve
     })
     for (const sig of SIGNALS) {
       const handler = () => {
-        if (!this.signal.aborted) this.stop(sig)
+        const at = this.now()
+        if (!this.signal.aborted) {
+          this.signalledAt = at
+          this.stop(sig)
+          return
+        }
+        // The same request delivered twice (see REPEATED_SIGNAL_MS): the shutdown goes on.
+        if (this.signalledAt !== null && at - this.signalledAt < REPEATED_SIGNAL_MS) return
         // Impatient: a second Ctrl+C (or TERM) leaves now. A HUP while
         // stopping (terminal closed meanwhile) lets the shutdown finish.
-        else if (sig !== 'SIGHUP') proc.exit(EXIT.INTERRUPTED)
+        if (sig !== 'SIGHUP') proc.exit(EXIT.INTERRUPTED)
       }
       this.handlers.set(sig, handler)
       proc.on(sig, handler)
@@ -77,11 +102,27 @@ export class Shutdown {
     return Promise.race([work, this.stopped.then(() => undefined)])
   }
 
-  /** Removes the signal handlers (stdout/stderr loss is still routed here until the process exits). */
+  /**
+   * Removes the signal handlers (stdout/stderr loss is still routed here until
+   * the process exits). A command that was stopped is done: the process exits
+   * next, and a signal arriving meanwhile (the rest of a repeated one) must not
+   * kill it by the signal's default action, so such signals are ignored from
+   * then on.
+   */
   dispose(): void {
     for (const [sig, handler] of this.handlers) this.proc.off(sig, handler)
     this.handlers.clear()
+    if (this.signal.aborted) ignoreSignals(this.proc)
   }
+}
+
+const ignoring = new WeakSet<object>()
+
+/** From now on, SIGINT, SIGTERM and SIGHUP do nothing in this process (it is about to exit). */
+function ignoreSignals(proc: NodeJS.Process): void {
+  if (ignoring.has(proc)) return
+  ignoring.add(proc)
+  for (const sig of SIGNALS) proc.on(sig, () => {})
 }
 
 /**

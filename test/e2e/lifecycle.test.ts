@@ -62,6 +62,25 @@ describe('one key, one listener', () => {
     await assertServes(first.proc, first.key, 'still served by the first')
   })
 
+  it.each([
+    ['SIGINT', 'SIGINT'],
+    ['SIGTERM', 'SIGTERM'],
+    ['SIGTERM', 'SIGINT']
+  ] as const)('%s then %s 5 ms later (as `timeout` and process-group signals send them) is one request: it unannounces, exits 0, and a restart finds no stale announcement', async (first, second) => {
+    const { env } = tempHome()
+    const listener = await startListener(net.flag, [], env)
+    listener.proc.kill(first)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    listener.proc.kill(second)
+    const { code } = await listener.proc.exit()
+    expect(code).toBe(0)
+    const again = await startListener(net.flag, [], env)
+    expect(again.key).toBe(listener.key)
+    expect(again.proc.stderr).not.toContain('stale announcement')
+    again.proc.kill('SIGINT')
+    await again.proc.exit()
+  })
+
   it('a listener killed with SIGKILL does not block a restart with the same identity', async () => {
     const { env } = tempHome()
     const first = await startListener(net.flag, [], env)
