@@ -191,6 +191,40 @@ describe('a dead path is noticed while a line waits', () => {
   }, 30_000)
 })
 
+describe('input ended and a lost connection: the error that ended it gives the exit code (8), in either order', () => {
+  it('input ends, then the path dies while the line waits: exit 8 (connection lost), the line named', async () => {
+    const { key, listener } = await readyListener()
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+    listener.kill('SIGSTOP')
+    try {
+      client.end('x\n')
+      const { code } = await client.exit(20_000)
+      expect(client.stderr).toMatch(/p2pchat: connection lost: the peer acknowledged nothing for/)
+      expect(client.stderr).toMatch(/not delivered to [0-9a-f]{8}: 1 line \(#1 "x"\)/)
+      expect(code).toBe(8)
+    } finally {
+      listener.kill('SIGCONT')
+    }
+  }, 30_000)
+
+  it('the path dies while a line waits, input still open: exit 8 as well, the line named', async () => {
+    const { key, listener } = await readyListener()
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+    listener.kill('SIGSTOP')
+    try {
+      client.write('x\n')
+      const { code } = await client.exit(20_000)
+      expect(client.stderr).toMatch(/p2pchat: connection lost: the peer acknowledged nothing for/)
+      expect(client.stderr).toMatch(/not delivered to [0-9a-f]{8}: 1 line \(#1 "x"\)/)
+      expect(code).toBe(8)
+    } finally {
+      listener.kill('SIGCONT')
+    }
+  }, 30_000)
+})
+
 describe('a piped connect to a frozen listener', () => {
   it('frozen before we connect: non-zero exit, the line named as not delivered', async () => {
     const { key, listener } = await readyListener()

@@ -186,14 +186,18 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     this.finishing = true
     const startedAt = Date.now()
     // Exit 0 only once the peer's transport acknowledged every line.
-    void peer.finish(FINISH_STALL_MS).then((unconfirmed) => {
+    void peer.finish(FINISH_STALL_MS).then(async (unconfirmed) => {
       // The connection was lost meanwhile: with --reconnect, the outbox goes on the next one.
       if (peer.isClosed && this.opts.reconnect && this.conversation.undeliveredCount > 0 && !this.outcome) {
         this.finishing = false
         return
       }
       const left = this.conversation.undeliveredCount
-      if (unconfirmed === 0 && left === 0) this.settle({ code: EXIT.OK, error: null, reason: null })
+      if (unconfirmed === 0 && left === 0) return this.settle({ code: EXIT.OK, error: null, reason: null })
+      // Lost with an error while we waited (the dead-path rule, a reset): that error ends the
+      // conversation, with its exit code, whichever came first, the end of input or the loss.
+      const lost = peer.isClosed ? await peer.closedPromise() : null
+      if (lost) this.settle({ code: lost.exitCode, error: lost, reason: null })
       else {
         // Closed at once: say the connection ended, not "within 0 s".
         const waited = Math.round((Date.now() - startedAt) / 1000)
