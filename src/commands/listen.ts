@@ -2,7 +2,6 @@ import { ChatError } from '../core/errors.js'
 import { INVITE_DEFAULT_EXPIRES_MS } from '../core/invite/invitation.js'
 import { Invites } from '../core/invite/invites.js'
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../core/peer/ratelimit.js'
-import { trackRelaySockets } from '../core/relay/addresses.js'
 import { RoomRelays } from '../core/relay/room-relays.js'
 import { Admission } from '../core/roles/admission.js'
 import { ChatListener } from '../core/roles/listener.js'
@@ -103,10 +102,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       ui.closed(LISTENER_STOPPED)
       return 0
     }
-    // A listener dials nobody: every connection its node opens goes to a relay.
-    const relayAddresses = trackRelaySockets(dht)
     // Which members volunteer as relays, listed (signed) for newcomers; see core/relay/room-relays.ts.
-    // Made after the tracking above: its links to the relays are tracked when they open.
     const roomRelays = opts.relay !== false ? new RoomRelays(dht, identity) : null
     room = new ChatListener(dht, identity, {
       allow: admission.restricted ? (hex) => admission.admits(hex) : undefined,
@@ -115,7 +111,6 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
       limits,
       nameOf: (hex) => admission.displayName(hex),
       relayThrough: relays,
-      relayAddresses,
       relayName: (hex) => {
         const owner = roomRelays?.ownerOf(hex)
         return owner ? memberRelayName(admission.displayName(owner)) : null

@@ -150,7 +150,7 @@ export class ChatError extends Error {
     return coded('PEER_VANISHED', `no data from the peer for ${Math.round(idleMs / 1000)} s: it vanished or its network is gone`)
   }
 
-  /** The relay a connection went through ended its connection to us or stopped answering (see relay/addresses.ts). */
+  /** The relay a connection went through ended its connection to us or stopped answering (see relay/paths.ts). */
   static relayGone(relayHex: string): ChatError {
     const which = relayHex ? `relay ${relayHex.slice(0, 8)}` : 'the relay'
     return coded('RELAY_GONE', `connection lost: ${which} stopped relaying (it was shut down or went offline)`)

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
 import { p2pchat, Proc } from '../helpers/proc.js'
+import { PtyProc } from '../helpers/pty.js'
 
 const net = useTestNetwork()
 const RELAY_PAIR = fileURLToPath(new URL('../fixtures/relay-pair.mjs', import.meta.url))
@@ -42,6 +43,28 @@ describe('room members volunteer as relays', () => {
     expect((await member.exit()).code).toBe(0)
     await listener.waitFor(`relay (${relayKey.slice(0, 8)}) is no longer listed for this room`)
   })
+
+  it("a volunteering member's own connection stays direct on the listener's /peers (its relay runs on the member's own UDP endpoint: a path is what the stream says, not an address)", async () => {
+    const pty = new PtyProc(['listen', '--bootstrap', net.flag], tempHome().env)
+    const key = /listening on ([0-9a-f]{64})/.exec((await pty.waitForScreen(/listening on [0-9a-f]{64}/)).join('\n'))![1]!
+    await pty.waitForScreen('type /help for commands')
+    const member = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    try {
+      await member.waitFor(`connected to ${key}`)
+      const short = /([0-9a-f]{8}) joined/.exec((await pty.waitForScreen(/[0-9a-f]{8} joined/)).join('\n'))![1]!
+      // The listener lists the member's relay: it holds its link to it now.
+      await pty.waitForScreen(`${short} (${short}) volunteers as a relay`, 30_000)
+      pty.type('/peers\r')
+      const rows = (await pty.waitForScreen(new RegExp(`${short}  connected \\d+s`))).join('\n')
+      expect(rows).toMatch(new RegExp(`${short}  connected \\d+s\\s+direct\\s+127\\.0\\.0\\.1:\\d+`))
+      expect(rows).not.toContain('relayed through')
+    } finally {
+      member.end()
+      await member.exit()
+      pty.type('/quit\r')
+      await pty.exit()
+    }
+  }, 60_000)
 
   it('--no-relay: the member does not volunteer', async () => {
     const { listener, member } = await roomWithVolunteer(['--no-relay'])

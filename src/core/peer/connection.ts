@@ -4,7 +4,7 @@ import { DeliveryTracker, lineCount, type Batch } from './delivery.js'
 import { ChatError, fromDhtError } from '../errors.js'
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine, encodeLines, type Line } from './framing.js'
 import { toHex } from '../store/keys.js'
-import { RelayAddresses } from '../relay/addresses.js'
+import { relayOf, whenRelayGone } from '../relay/paths.js'
 import { safetyWords } from './safety.js'
 import { PeerRateLimiter, type RateLimits } from './ratelimit.js'
 
@@ -121,7 +121,6 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly softQueueBytes: number
   private readonly stallMs: number
   private stallTimer: NodeJS.Timeout | null = null
-  private relayAddresses: Map<string, string> | null = null
   private readonly relayName: ((relayHex: string) => string | null) | null
   private pathTimer: NodeJS.Timeout | null = null
 
@@ -226,7 +225,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     const raw = this.stream.rawStream
     const host = raw?.remoteHost ?? null
     const address = raw && host ? `${host}:${raw.remotePort}` : null
-    const relay = address && this.relayAddresses ? (this.relayAddresses.get(address) ?? null) : null
+    const relay = address ? relayOf(raw) : null
     return {
       path: address === null ? null : relay ? 'relayed' : 'direct',
       relay,
@@ -257,25 +256,18 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     return this.confirmed || peerHeaderArrived(this.stream)
   }
 
-  /** Relay addresses (host:port → relay key) to tell relayed from direct paths. */
-  setRelayAddresses(addresses: Map<string, string>): void {
-    this.relayAddresses = addresses
-    if (!(addresses instanceof RelayAddresses)) return
-    // The relay this connection goes through stopped: the chat is over now.
-    const onGone = (address: string) => {
-      const info = this.info()
-      if (info.path === 'relayed' && info.address === address) this.destroy(ChatError.relayGone(info.relay ?? ''))
-    }
-    addresses.events.on('gone', onGone)
-    this.stream.once('close', () => addresses.events.off('gone', onGone))
-  }
-
   markConfirmed(): void {
     if (this.confirmed) return
     this.confirmed = true
-    // A relayed connection that hole-punches through moves to the direct path
-    // (the raw stream exists only once the connection is open).
-    this.stream.rawStream?.on('remote-changed', () => this.emit('path-changed', this.info()))
+    const raw = this.stream.rawStream
+    if (raw) {
+      // A relayed connection that hole-punches through moves to the direct path
+      // (the raw stream exists only once the connection is open).
+      raw.on('remote-changed', () => this.emit('path-changed', this.info()))
+      // The relay this connection goes through stopped: the chat is over now.
+      const unwatch = whenRelayGone(raw, (relay) => this.destroy(ChatError.relayGone(relay)))
+      this.stream.once('close', unwatch)
+    }
     this.emit('open')
   }
 

@@ -6,7 +6,7 @@ import { ChatError, EXIT, explainHolepunchFailure, fromDhtError, relayCouldHelp,
 import type { Line } from '../peer/framing.js'
 import { toHex } from '../store/keys.js'
 import { watchLanPings } from '../dht/lan-pings.js'
-import { trackRelaySockets } from '../relay/addresses.js'
+import { watchRelayPairings } from '../relay/paths.js'
 import { RELAY_LINK_OPEN_TIMEOUT_MS, RelayLinks, randomPunchPauseLeft } from '../relay/link.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, type PeerConnection, type PeerInfo, type Sender } from '../peer/connection.js'
 import { dial } from './dial.js'
@@ -286,7 +286,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   /** Dials until the conversation ends; resolves with its outcome. */
   async run(): Promise<Outcome> {
     // Watch the sockets hyperdht opens to relays, to tell relayed paths from direct ones.
-    const relayAddresses = trackRelaySockets(this.dht, (key) => key.equals(this.remoteKey))
+    // Relayed paths are told from direct ones by the relay pairings that connect them.
+    watchRelayPairings()
     const lanPings = watchLanPings(this.dht)
     // Our connections to relays, opened before dialing through them (installed after the tracker: it sees their sockets).
     const links = new RelayLinks(this.dht)
@@ -393,7 +394,6 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       if (!peer) continue // not reached: no failure means a dial that connected
       // Connected: the outbox goes first, then talk.
       this.live = peer
-      peer.setRelayAddresses(relayAddresses)
       peer.on('path-changed', (info) => this.emit('path-changed', info))
       const reconnect = this.everConnected
       this.everConnected = true

@@ -4,6 +4,7 @@ import { ChatError } from '../errors.js'
 import { leaveNetwork } from '../dht/network.js'
 import { Conversation, type SendResult } from '../peer/conversation.js'
 import { encodeLine, type Line } from '../peer/framing.js'
+import { watchRelayPairings } from '../relay/paths.js'
 import { joinedLine, leftLine, prefixLines, roomFullLine, roomLine, senderPrefix } from '../peer/room-lines.js'
 import { toHex } from '../store/keys.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerInfo, type PeerOptions } from '../peer/connection.js'
@@ -77,8 +78,6 @@ export interface ListenerOptions extends PeerOptions {
   closeGraceMs?: number
   /** Relays to pair every incoming connection through (hyperdht's server relayThrough). */
   relayThrough?: Buffer[]
-  /** host:port → relay key, filled in when known: tells relayed peers from direct ones. */
-  relayAddresses?: Map<string, string>
   /** See PROBE_TIMEOUT_MS and PROBE_STALE_AFTER_MS. */
   probeTimeoutMs?: number
   probeStaleAfterMs?: number
@@ -146,6 +145,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
    * meanwhile; close() then undoes whatever was started.
    */
   async listen(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    // Relayed peers are told from direct ones by the relay pairings that connect them.
+    watchRelayPairings()
     const verdict = await this.probe(opts.signal)
     if (verdict === 'aborted' || this.closing) return
     this.emit('probed', verdict)
@@ -444,7 +445,6 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       this.refuse(peer.remoteKeyHex, 'full')
       return
     }
-    if (this.opts.relayAddresses) peer.setRelayAddresses(this.opts.relayAddresses)
     // The server only hands over streams that completed the handshake.
     peer.markConfirmed()
     this.peers.add(peer)
