@@ -115,7 +115,8 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
         const owner = roomRelays?.ownerOf(hex)
         return owner ? memberRelayName(admission.displayName(owner)) : null
       },
-      announceCheckMs: parseAnnounceCheck(ctx.env[ANNOUNCE_CHECK_ENV])
+      announceCheckMs: parseAnnounceCheck(ctx.env[ANNOUNCE_CHECK_ENV]),
+      holdUntilFirstPeer: mode !== 'interactive'
     })
     // Invite codes: one open at a time, from --invite at start or /invite later.
     const code = {

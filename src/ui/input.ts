@@ -66,6 +66,7 @@ export function startRawInput(
   const now = opts.now ?? Date.now
   let unsent = { lines: 0, reason: '', reportedAt: -Infinity }
   let timer: NodeJS.Timeout | null = null
+  let toldHeld = false
   const reportUnsent = () => {
     if (timer) clearTimeout(timer)
     timer = null
@@ -84,6 +85,10 @@ export function startRawInput(
       const bytes = lines.map((l) => l.bytes)
       const sent = controller.send(bytes)
       onSent(bytes, sent)
+      if (sent.fate === 'queued' && controller.role === 'listen' && !toldHeld) {
+        toldHeld = true
+        onCut(HELD_NOTICE)
+      }
       if (sent.fate === 'dropped') {
         if (unsent.lines > 0 && unsent.reason !== sent.reason) reportUnsent()
         unsent.lines += lines.length
@@ -112,3 +117,7 @@ export function startRawInput(
 }
 
 const UNSENT_REPORT_MS = 2000
+
+/** A listener fed by a pipe, before anyone joined. */
+const HELD_NOTICE = 'no peer has joined yet: piped lines wait for the first one (up to 4 MiB; reading pauses past 256 KiB)'
+

@@ -10,7 +10,7 @@ import { p2pchat, startListener } from '../helpers/proc.js'
 const net = useTestNetwork()
 
 describe('delivery confirmation when input ends', () => {
-  it('a frozen listener: exit 10, counting only the lines it never acknowledged', async () => {
+  it('a frozen listener: the lost connection gives the exit code (8, issue 19 point 22), and only the lines it never acknowledged are named', async () => {
     const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
     const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
     await client.waitFor(`connected to ${key}`)
@@ -21,8 +21,9 @@ describe('delivery confirmation when input ends', () => {
     try {
       client.end('three\nfour\nfive\n')
       const { code } = await client.exit(25_000)
-      expect(client.stderr).toMatch(/p2pchat: 3 lines were not confirmed delivered: the peer did not acknowledge them within \d+ s\n/)
-      expect(code).toBe(10)
+      expect(client.stderr).toMatch(/not delivered to [0-9a-f]{8}: 3 lines \(#3 "three", #4 "four", #5 "five"\)/)
+      expect(client.stderr).toMatch(/p2pchat: connection lost: the peer acknowledged nothing for/)
+      expect(code).toBe(8)
     } finally {
       listener.kill('SIGCONT')
     }

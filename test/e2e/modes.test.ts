@@ -47,8 +47,14 @@ describe('pipe mode', () => {
     expect((await client.exit()).code).toBe(0)
   })
 
-  it('lines piped into a listener with nobody connected are reported, counted, a few notices at most', async () => {
-    const { proc } = await startListener(net.flag, [], tempHome().env)
+  it('lines piped into a room that everyone left are reported, counted, a few notices at most', async () => {
+    const { proc, key } = await startListener(net.flag, [], tempHome().env)
+    // Before the first peer, piped lines wait for it (see below): here the room was joined and left.
+    const peer = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await peer.waitFor(`connected to ${key}`)
+    peer.end()
+    expect((await peer.exit()).code).toBe(0)
+    await proc.waitFor(/left/)
     // 40 chunks over ~1.2 s: one notice per chunk would be 40 notices.
     for (let i = 0; i < 40; i++) {
       proc.write(`line ${i}\n`)
@@ -59,6 +65,20 @@ describe('pipe mode', () => {
       [...proc.stderr.matchAll(/no peers connected: (?:(\d+) lines|line) not sent/g)].reduce((n, m) => n + (m[1] ? Number(m[1]) : 1), 0)
     await proc.waitUntil(() => counted() === 40, 'all 40 lines reported as not sent')
     expect(proc.stderr.match(/not sent/g)!.length).toBeLessThanOrEqual(3)
+  })
+
+  it('lines piped into a listener before anyone joined wait for the first peer, as with nc -l (seq 1 50 | p2pchat listen)', async () => {
+    const { proc, key } = await startListener(net.flag, [], tempHome().env)
+    proc.end(Array.from({ length: 50 }, (_, i) => `${i + 1}\n`).join(''))
+    await proc.waitFor('no peer has joined yet: piped lines wait for the first one')
+    // Input has ended, and the listener keeps serving: the first peer gets every line, in order.
+    await new Promise((r) => setTimeout(r, 500))
+    const peer = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await peer.waitUntil(() => peer.stdout.split('\n').includes('50'), 'the 50th line at the first peer')
+    expect(peer.stdout).toBe(Array.from({ length: 50 }, (_, i) => `${i + 1}\n`).join(''))
+    expect(proc.stderr).not.toMatch(/not sent/)
+    peer.end()
+    expect((await peer.exit()).code).toBe(0)
   })
 
   it('--sanitize makes control characters visible in pipe mode', async () => {

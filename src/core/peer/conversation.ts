@@ -76,10 +76,13 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private readonly hardBytes: number
   private pendingTimer: NodeJS.Timeout | null = null
   private keep: boolean
+  /** Whether lines sent with no connection up wait in the outbox (see closeOutbox). */
+  private outboxOpen: boolean
 
   constructor(private readonly opts: ConversationOptions) {
     super()
     this.keep = opts.keepUndelivered
+    this.outboxOpen = opts.outbox
     this.now = opts.now ?? Date.now
     this.pendingNoticeMs = opts.pendingNoticeMs ?? PENDING_NOTICE_MS
     this.softBytes = opts.softBytes ?? OUTBOX_SOFT_BYTES
@@ -117,7 +120,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     // Only attached peers: their acknowledgements are what settles a line.
     const targets = (to ?? [...this.peers]).filter((p) => this.peers.has(p) && !p.isClosed)
     if (targets.length === 0) {
-      if (!this.opts.outbox || to !== undefined) return { fate: 'dropped', reason: 'no peers connected', wait: false }
+      if (!this.outboxOpen || to !== undefined) return { fate: 'dropped', reason: 'no peers connected', wait: false }
       let bytes = 0
       for (const line of lines) bytes += line.byteLength + 1
       if (this.outboxBytes + bytes > this.hardBytes) {
@@ -131,7 +134,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     for (const peer of targets) if (peer.sendBatch(batch, this.opts.bounded) === 'wait') flowing = false
     if (batch.open === 0) {
       // Nobody took it (no connection, or every target had just closed).
-      if (!this.opts.outbox || to !== undefined) return { fate: 'dropped', reason: 'no peers connected', wait: false }
+      if (!this.outboxOpen || to !== undefined) return { fate: 'dropped', reason: 'no peers connected', wait: false }
       this.seq = batch.last
       this.unsettled.push(batch)
       batch.open++
@@ -171,6 +174,11 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       if (result === 'wait') flowing = false
     }
     return flowing
+  }
+
+  /** From now on, lines sent while no connection is up are refused instead of kept (what waits still goes on the next attach). */
+  closeOutbox(): void {
+    this.outboxOpen = false
   }
 
   /** Leaving: lines a closing connection did not acknowledge are reported lost, not kept for a next one. */

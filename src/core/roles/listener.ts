@@ -85,6 +85,14 @@ export interface ListenerOptions extends PeerOptions {
   announceCheckMs?: number
   /** See ADDRESS_CHECK_MS; 0 turns the check off. */
   addressCheckMs?: number
+  /**
+   * Lines sent before the first peer joins wait for it (bounded, as connect's
+   * outbox: input pauses past 256 KiB, lines past 4 MiB are refused), as
+   * `nc -l` holds what is piped into it; after that, a line sent into an
+   * empty room is refused. For piped input; a person at a terminal is told
+   * at once instead.
+   */
+  holdUntilFirstPeer?: boolean
 }
 
 /**
@@ -115,7 +123,9 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
    * line typed into an empty room is refused (and said so). Bounded: a peer
    * that does not read is dropped, never queued for without limit.
    */
-  readonly conversation = new Conversation({ keepUndelivered: false, outbox: false, bounded: true })
+  readonly conversation: Conversation
+  /** Input sent before the first peer joined waits for it (see ListenerOptions.holdUntilFirstPeer). */
+  private holding: boolean
   refusedCount = 0
   private readonly opts: ListenerOptions
   private server: Server | null = null
@@ -132,6 +142,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     this.dht = dht
     this.keyPair = keyPair
     this.opts = { idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS, ...opts }
+    this.holding = opts.holdUntilFirstPeer === true
+    this.conversation = new Conversation({ keepUndelivered: false, outbox: this.holding, bounded: true })
   }
 
   get publicKey(): Buffer {
@@ -348,7 +360,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
 
   /** Our lines (without their \n) to every peer, in one write each. `wait`: stop reading input until 'drain'. */
   send(lines: Uint8Array[]): SendResult {
-    return this.conversation.send(lines, [...this.peers])
+    // Every peer in the room (the conversation's attached peers), or the outbox before the first one.
+    return this.conversation.send(lines)
   }
 
   /** One line of ours to the one peer `target` names (its name, or a prefix of its key). */
@@ -475,7 +488,13 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
       if (greeting) peer.sendBounded(greeting)
       this.broadcast(joinedLine(peer.info().name), peer)
     }
-    this.conversation.attach(peer)
+    const flowing = this.conversation.attach(peer)
+    if (this.holding) {
+      // What waited went to this first peer; an empty room refuses lines from now on.
+      this.holding = false
+      this.conversation.closeOutbox()
+      if (flowing) this.emit('drain')
+    }
     this.emit('peer-joined', peer)
   }
 }
