@@ -16,6 +16,7 @@ import { parseInput, runSlash, type SlashView } from './slash.js'
 const STALL_HINTS: Record<Stage, string> = {
   joining: 'still joining the DHT: waiting for bootstrap nodes to answer (is this machine online? is UDP blocked?)',
   announcing: 'still announcing the key: waiting for DHT nodes to store it',
+  inviting: 'still opening the invite code: waiting for DHT nodes to store its rendezvous',
   pairing: 'still pairing: looking up the invite number and reaching the inviter (is the inviter still running? is the code still open?)',
   connecting: 'still connecting: looking up the key and hole punching (is the peer online, on the same network?)',
   confirming: 'connection opened; waiting for the peer to answer'
@@ -71,6 +72,12 @@ export class InteractiveUi implements ChatUi, SlashView {
   private drawnColumns = 80
   /** Stages shown while the prompt is up (they are notices then, not a spinner), each once until connected. */
   private shownStages = new Set<string>()
+  /**
+   * start() has run: the prompt is up, or was. From then on no spinner
+   * exists and none can start (it would draw over the line being typed and
+   * hide what is typed): every stage is a notice.
+   */
+  private started = false
   private readonly onResize = () => this.resized()
 
   constructor(
@@ -93,10 +100,12 @@ export class InteractiveUi implements ChatUi, SlashView {
   stage(stage: Stage, detail: string): void {
     if (this.stallTimer) clearTimeout(this.stallTimer)
     this.stallTimer = null
-    if (this.rl) {
-      // The prompt is up (connect --reconnect is reconnecting): a spinner
-      // would draw over the line being typed, so each stage is a notice.
+    if (this.started) {
+      // The prompt is up (connect --reconnect is reconnecting, /invite), or
+      // was: a spinner would draw over the line being typed, so each stage
+      // is a notice, and so is its stall hint.
       this.stageNotice(detail)
+      if (!this.rl) return
       this.stallTimer = setTimeout(() => this.stageNotice(STALL_HINTS[stage]), 5000)
       this.stallTimer.unref()
       return
@@ -115,8 +124,10 @@ export class InteractiveUi implements ChatUi, SlashView {
     } else {
       this.spinner.text = detail
     }
+    const spinner = this.spinner
     this.stallTimer = setTimeout(() => {
-      if (this.spinner) this.spinner.text = STALL_HINTS[stage]
+      // Only the spinner this stage started, and only while it runs.
+      if (this.spinner === spinner) spinner.text = STALL_HINTS[stage]
     }, 5000)
     this.stallTimer.unref()
   }
@@ -268,6 +279,11 @@ export class InteractiveUi implements ChatUi, SlashView {
 
   start(controller: ChatController): void {
     this.chat = controller
+    // A stage that ran since the last ✔ line (listen --invite opens its code
+    // after "listening on") ends here, before readline draws the prompt: its
+    // spinner (and the stall timer that would rewrite it) never outlives it.
+    this.stopSpinner('stop')
+    this.started = true
     // readline redraws on 'resize' as if the terminal never rewraps what is
     // on screen; ours knows when it cannot tell (see resized()).
     const before = new Set(this.out.listeners('resize'))
