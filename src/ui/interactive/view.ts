@@ -7,7 +7,7 @@ import type { Line } from '../../core/peer/framing.js'
 import type { ChatController, ChatUi, Stage, UiOptions } from '../chat-ui.js'
 import type { PairingNews, RelayNews } from '../events.js'
 import { DELIVERY_MARKS, clockTime, formatPathSummary, formatSafetyWords, lineNotice, peerColor, type DeliveryState } from '../format.js'
-import { pendingNotice, undeliveredNotice } from '../present/delivery.js'
+import { pendingNotice, undeliveredNotice, unsentTypingNotice } from '../present/delivery.js'
 import { sanitize, sanitizeText } from '../sanitize.js'
 import { routeOutputLoss } from '../../process/shutdown.js'
 import { ScreenRows, blockRows, displayPos, rowsOf, setPromptRows, writeAbove } from './screen.js'
@@ -33,6 +33,10 @@ interface OwnLineShown {
   /** The line without its mark. */
   text: string
   state: DeliveryState
+  /** The keys of the peers it was written to (none: queued in the outbox). */
+  sentTo: ReadonlySet<string>
+  /** The keys of the peers it was reported not delivered to. */
+  lostTo: Set<string>
   /** The mark's row (ScreenRows coordinates) and column, as printed in `generation`. */
   row: number
   col: number
@@ -236,12 +240,16 @@ export class InteractiveUi implements ChatUi, SlashView {
 
   delivered(): void {}
 
-  /** Every line of ours up to `upTo` is settled: those not reported lost turn ✓. */
+  /**
+   * Every line of ours up to `upTo` is settled: ✓ when no peer it went to was
+   * reported not to have it, ◒ when some were (a room member left first: a
+   * notice named it), ✗ when every one was.
+   */
   confirmed(upTo: number): void {
     for (const [seq, line] of this.unsettled) {
       if (seq > upTo) break
       this.unsettled.delete(seq)
-      this.setMark(line, 'delivered')
+      this.setMark(line, settledState(line))
     }
   }
 
@@ -249,12 +257,18 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.notice(pendingNotice(peer, lines))
   }
 
-  /** Lines kept in the outbox stay pending (they are sent again); lines lost turn ✗, and a notice says to whom. */
+  /**
+   * Lines kept in the outbox stay pending (they are sent again). A line lost
+   * to every peer it went to turns ✗ at once; one that other peers may still
+   * have waits for confirmed() (✓ or ◒). A notice says to whom.
+   */
   undelivered(peer: Sender, lines: OwnLine[], kept: boolean): void {
     if (!kept) {
       for (const { seq } of lines) {
         const line = this.unsettled.get(seq)
         if (!line) continue
+        line.lostTo.add(peer.key)
+        if (settledState(line) !== 'lost') continue
         this.unsettled.delete(seq)
         this.setMark(line, 'lost')
       }
@@ -306,10 +320,12 @@ export class InteractiveUi implements ChatUi, SlashView {
       // Ctrl+D on an empty line (or the terminal's input ended): leave, as
       // /quit does, and say so. Never a prompt that reads nothing.
       this.drawMarks()
+      const typed = rl.line
       this.clearPrompt(rl)
       this.rl = null
       this.out.off('resize', this.onResize)
       this.opts.stdin.off('keypress', this.onKeypress)
+      if (typed) this.system(unsentTypingNotice(typed))
       this.system('Ctrl+D: leaving')
       controller.quit()
     })
@@ -328,8 +344,12 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.out.off('resize', this.onResize)
     this.opts.stdin.off('keypress', this.onKeypress)
     if (!rl) return
+    const typed = rl.line
     this.clearPrompt(rl)
     rl.close()
+    // The chat ended (the connection was lost, the listener stops) while a
+    // line was half typed: it is not sent, and that is said, never dropped silently.
+    if (typed) this.system(unsentTypingNotice(typed))
   }
 
   /** Erases the prompt and the half-typed line: the cursor ends at column 0 where the prompt started. */
@@ -398,7 +418,11 @@ export class InteractiveUi implements ChatUi, SlashView {
   /** One of our lines with its delivery mark after it. */
   private ownText(line: OwnLineShown): string {
     const mark = DELIVERY_MARKS[line.state]
-    return `${line.text} ${line.state === 'lost' ? this.c.red(mark) : this.c.dim(mark)}`
+    return `${line.text} ${this.markStyle(line.state)(mark)}`
+  }
+
+  private markStyle(state: DeliveryState): (text: string) => string {
+    return state === 'lost' ? this.c.red : state === 'partial' ? this.c.yellow : this.c.dim
   }
 
   /** Notes where `line`'s mark is, printed from the start of `row` at the current width. */
@@ -409,9 +433,9 @@ export class InteractiveUi implements ChatUi, SlashView {
     line.generation = this.screen!.generation
   }
 
-  /** Prints one of our lines, numbered `seq`, with a pending mark that turns ✓ (or ✗) in place. */
-  printOwn(text: string, seq: number): void {
-    const line: OwnLineShown = { seq, text, state: 'pending', row: -1, col: 0, generation: -1 }
+  /** Prints one of our lines, numbered `seq`, with a pending mark that turns ✓ (◒, ✗) in place. */
+  printOwn(text: string, seq: number, to: readonly Sender[]): void {
+    const line: OwnLineShown = { seq, text, state: 'pending', sentTo: new Set(to.map((p) => p.key)), lostTo: new Set(), row: -1, col: 0, generation: -1 }
     this.unsettled.set(seq, line)
     this.print(line)
   }
@@ -472,7 +496,7 @@ export class InteractiveUi implements ChatUi, SlashView {
     for (const line of this.marksToDraw) {
       if (!screen.onScreen(line.row, line.generation, height)) continue
       const mark = DELIVERY_MARKS[line.state]
-      seq += writeAbove(cursorRow - line.row, line.col, line.state === 'lost' ? this.c.red(mark) : this.c.dim(mark), cursor.cols)
+      seq += writeAbove(cursorRow - line.row, line.col, this.markStyle(line.state)(mark), cursor.cols)
     }
     this.marksToDraw.clear()
     if (seq) this.out.write(seq)
@@ -531,4 +555,15 @@ export class InteractiveUi implements ChatUi, SlashView {
       if (typeof item !== 'string') this.placeMark(item, top)
     }
   }
+}
+
+/**
+ * What a line shows once settled: ✓ when nobody it went to was reported not
+ * to have it, ◒ when some were and others were not, ✗ when all were. A line
+ * queued in the outbox (sent to nobody yet) went to connect's one peer.
+ */
+function settledState(line: OwnLineShown): DeliveryState {
+  if (line.lostTo.size === 0) return 'delivered'
+  for (const key of line.sentTo) if (!line.lostTo.has(key)) return 'partial'
+  return 'lost'
 }

@@ -93,3 +93,28 @@ describe('the spinner and the prompt', () => {
     expect(term.written()).toContain('* late stage')
   })
 })
+
+describe('what a settled line shows', () => {
+  const alice = { key: 'a'.repeat(64), name: 'alice' }
+  const bob = { key: 'b'.repeat(64), name: 'bob' }
+  const line = (seq: number) => ({ seq, bytes: Buffer.from(`line ${seq}`) })
+
+  it('✓ when everyone it went to has it, ◒ when some were reported not to, ✗ when all were (at once); a queued line is ✓ once the connection delivers it', () => {
+    const term = fakeTerminal()
+    const ui = new InteractiveUi({ output: term.output, stdin: term.stdin }, spinners().make)
+    ui.start(controller)
+    ui.printOwn('you: one', 1, [alice, bob])
+    ui.printOwn('you: two', 2, [alice, bob])
+    ui.printOwn('you: three', 3, [alice])
+    ui.printOwn('you (queued): four', 4, [])
+    ui.undelivered(alice, [line(2), line(3)], false)
+    // Line 3 went to alice alone: lost at once. Line 2 waits for bob.
+    ui.stop()
+    expect(term.written()).toMatch(/✗/)
+    expect(term.written()).not.toMatch(/[✓◒]/)
+    ui.confirmed(4)
+    const marks = [...term.written().matchAll(/[✓◒✗]/g)].map((m) => m[0])
+    expect(marks).toEqual(['✗', '✓', '◒', '✓'])
+    expect(term.written()).toContain('* not delivered to alice: 2 lines (#2 "line 2", #3 "line 3")')
+  })
+})
