@@ -11,6 +11,7 @@ import { pendingNotice, undeliveredNotice, unsentTypingNotice } from '../present
 import { sanitize, sanitizeText } from '../sanitize.js'
 import { routeOutputLoss } from '../../process/shutdown.js'
 import { ScreenRows, blockRows, displayPos, rowsOf, setPromptRows, writeAbove } from './screen.js'
+import { KeyInput } from './keys.js'
 import { parseInput, runSlash, type SlashView } from './slash.js'
 
 const STALL_HINTS: Record<Stage, string> = {
@@ -56,6 +57,8 @@ type SpinnerOptions = { text: string; stream: NodeJS.WritableStream; discardStdi
  */
 export class InteractiveUi implements ChatUi, SlashView {
   private rl: readline.Interface | null = null
+  /** What readline reads: the terminal's keys, pasted text inserted at the cursor (see keys.ts). */
+  private keys: KeyInput | null = null
   private spinner: Ora | null = null
   private stallTimer: NodeJS.Timeout | null = null
   private chat: ChatController | null = null
@@ -301,11 +304,18 @@ export class InteractiveUi implements ChatUi, SlashView {
     // readline redraws on 'resize' as if the terminal never rewraps what is
     // on screen; ours knows when it cannot tell (see resized()).
     const before = new Set(this.out.listeners('resize'))
-    const rl = readline.createInterface({ input: this.opts.stdin, output: this.out, terminal: true, prompt: this.prompt })
+    const keys = new KeyInput(this.opts.stdin)
+    const rl = readline.createInterface({ input: keys as unknown as NodeJS.ReadableStream, output: this.out, terminal: true, prompt: this.prompt })
+    keys.insert = (text) => {
+      rl.write(text)
+      this.reachedPrompt()
+    }
+    rl.once('close', () => keys.detach())
+    this.keys = keys
     for (const l of this.out.listeners('resize')) if (!before.has(l)) this.out.off('resize', l as () => void)
     this.out.on('resize', this.onResize)
     // readline listens first: by the time ours runs, the line is redrawn.
-    this.opts.stdin.on('keypress', this.onKeypress)
+    keys.on('keypress', this.onKeypress)
     this.rl = rl
     this.screen = new ScreenRows()
     this.drawnColumns = this.columns()
@@ -324,7 +334,7 @@ export class InteractiveUi implements ChatUi, SlashView {
       this.clearPrompt(rl)
       this.rl = null
       this.out.off('resize', this.onResize)
-      this.opts.stdin.off('keypress', this.onKeypress)
+      keys.off('keypress', this.onKeypress)
       if (typed) this.system(unsentTypingNotice(typed))
       this.system('Ctrl+D: leaving')
       controller.quit()
@@ -342,7 +352,8 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.drawMarks()
     this.rl = null
     this.out.off('resize', this.onResize)
-    this.opts.stdin.off('keypress', this.onKeypress)
+    this.keys?.off('keypress', this.onKeypress)
+    this.keys = null
     if (!rl) return
     const typed = rl.line
     this.clearPrompt(rl)
