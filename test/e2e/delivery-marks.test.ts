@@ -98,6 +98,61 @@ describe('delivery marks in a terminal', () => {
     expect((await pty.exit()).code).toBe(0)
   })
 
+  it('lines with a flag, a ZWJ family, CJK, combining marks, emoji: each shows exactly one mark, at its end, · then ✓, whatever width the terminal gives them', async () => {
+    const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
+    const pty = new PtyProc(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await pty.waitForScreen(/type \/help for commands\n>/, 20_000)
+    // xterm.js (this screen) draws 🇫🇷 2 columns wide, 👨‍👩‍👧 3, 😀 1: other widths than string-width's (2, 2, 2), as many terminals do.
+    const texts = ['flag 🇫🇷 fr', 'family 👨‍👩‍👧 here', '日本語 cjk', 'cafe\u0301 combining', 'mixed 😀 and 👍🏽 and 1️⃣ end', 'long ' + 'y'.repeat(90) + ' 🇫🇷 wraps']
+    const showAll = async (mark: string) => {
+      for (const t of texts) await pty.waitForLine(`you: ${t} ${mark}`)
+      await pty.waitUntilQuiet()
+      const lines = await pty.lines()
+      for (const t of texts) expect(lines.filter((l) => l.includes(t.slice(0, 8))), t).toEqual([`you: ${t} ${mark}`])
+    }
+    // Frozen: every line is printed with · first, and turns ✓ in place later.
+    listener.kill('SIGSTOP')
+    try {
+      for (const t of texts) pty.type(`${t}\r`)
+      await showAll('·')
+    } finally {
+      listener.kill('SIGCONT')
+    }
+    const before = pty.bytes().length
+    for (const t of texts) await listener.waitFor(`] ${t}\n`, 'stdout')
+    await showAll('✓')
+    expect((await pty.lines()).join('\n')).not.toContain('·')
+    // In place: no repaint of the screen was needed for these.
+    expect(pty.bytes().subarray(before).includes('\x1b[H\x1b[J')).toBe(false)
+    expect(await pty.cursorRow()).toBe('> ')
+
+    // A line whose row count terminals disagree on (with its mark, 100 columns here: one row; 101 or more in others):
+    // where the lines above it are is not known any more, so their marks are redrawn with them (a repaint), never guessed.
+    const edge = 'edge ' + 'z'.repeat(83) + ' 🇫🇷 x'
+    const edgeAt = pty.bytes().length
+    listener.kill('SIGSTOP')
+    try {
+      pty.type('above the edge\r')
+      pty.type(`${edge}\r`)
+      await pty.waitForLine(`you: ${edge} ·`)
+      await pty.waitForLine('you: above the edge ·')
+    } finally {
+      listener.kill('SIGCONT')
+    }
+    await listener.waitFor(`] ${edge}\n`, 'stdout')
+    await pty.waitForLine(`you: ${edge} ✓`)
+    await pty.waitForLine('you: above the edge ✓')
+    await pty.waitUntilQuiet()
+    const lines = await pty.lines()
+    expect(lines.join('\n')).not.toContain('·')
+    expect(lines.filter((l) => l.startsWith('you: ')).every((l) => l.endsWith(' ✓') && l.indexOf('✓') === l.length - 1)).toBe(true)
+    expect(lines.filter((l) => l.includes('zzzz'))).toEqual([`you: ${edge} ✓`])
+    expect(pty.bytes().subarray(edgeAt).includes('\x1b[H\x1b[J')).toBe(true)
+    expect(await pty.cursorRow()).toBe('> ')
+    pty.type('/quit\r')
+    expect((await pty.exit()).code).toBe(0)
+  }, 60_000)
+
   it('connect --reconnect: a line typed while the listener is dead stays ·, reaches the restarted listener and turns ✓; the reconnect shows its path and leaves the prompt as it was', async () => {
     const home = tempHome().env
     const first = p2pchat(['listen', '--bootstrap', net.flag], home)

@@ -10,7 +10,7 @@ import { DELIVERY_MARKS, clockTime, formatPathSummary, formatSafetyWords, lineNo
 import { pendingNotice, undeliveredNotice, unsentTypingNotice } from '../present/delivery.js'
 import { sanitize, sanitizeText } from '../sanitize.js'
 import { routeOutputLoss } from '../../process/shutdown.js'
-import { ScreenRows, blockRows, displayPos, rowsOf, setPromptRows, writeAbove } from './screen.js'
+import { ScreenRows, displayPos, printedEnd, printedRows, promptRows, rewriteAbove, setPromptRows, writeAbove } from './screen.js'
 import { KeyInput } from './keys.js'
 import { parseInput, runSlash, type SlashView } from './slash.js'
 
@@ -38,9 +38,13 @@ interface OwnLineShown {
   sentTo: ReadonlySet<string>
   /** The keys of the peers it was reported not delivered to. */
   lostTo: Set<string>
-  /** The mark's row (ScreenRows coordinates) and column, as printed in `generation`. */
-  row: number
+  /** Where it is on the screen, as printed in `generation` (ScreenRows coordinates): its first row, and how many rows it takes with its mark. */
+  top: number
+  rows: number
+  /** Where its mark is; `exact`: every terminal puts it there (else the mark is changed by rewriting the whole line). */
+  markRow: number
   col: number
+  exact: boolean
   generation: number
 }
 
@@ -171,7 +175,7 @@ export class InteractiveUi implements ChatUi, SlashView {
     const symbol = how === 'succeed' ? this.opts.output.err.green('✔') : this.opts.output.err.red('✖')
     spinner.stopAndPersist({ symbol, text })
     this.remember(`${symbol} ${text}`)
-    this.screen?.printed(blockRows(`${symbol} ${text}`, this.columns()))
+    this.counted(`${symbol} ${text}`)
   }
 
   private outcome(how: 'succeed' | 'fail', text: string): string {
@@ -436,17 +440,34 @@ export class InteractiveUi implements ChatUi, SlashView {
     return state === 'lost' ? this.c.red : state === 'partial' ? this.c.yellow : this.c.dim
   }
 
-  /** Notes where `line`'s mark is, printed from the start of `row` at the current width. */
-  private placeMark(line: OwnLineShown, row: number): void {
-    const pos = displayPos(line.text + ' ', this.columns())
-    line.row = row + pos.rows
-    line.col = pos.cols
-    line.generation = this.screen!.generation
+  /** What is measured of a history item: our lines with a mark, which is always one column wide (DELIVERY_MARKS). */
+  private measured(item: string | OwnLineShown): string {
+    return typeof item === 'string' ? item : `${item.text} x`
+  }
+
+  /**
+   * `item` was just printed where the prompt stood: the prompt is now below
+   * it, and one of our lines notes where its mark is. When terminals
+   * disagree on how many rows it took (emoji, ambiguous-width characters
+   * near the right edge), where the rows above it now are is unknown: their
+   * marks are not written in place any more (see drawMarks()).
+   */
+  private counted(item: string | OwnLineShown): void {
+    const screen = this.screen
+    if (!screen) return
+    const columns = this.columns()
+    const rows = printedRows(this.measured(item), columns)
+    const top = screen.printed(rows.max)
+    if (typeof item !== 'string') {
+      const end = printedEnd(item.text + ' ', columns)
+      Object.assign(item, { top, rows: rows.max, markRow: top + end.rows, col: end.cols, exact: end.exact, generation: screen.generation })
+    }
+    if (rows.min !== rows.max) screen.restart(false)
   }
 
   /** Prints one of our lines, numbered `seq`, with a pending mark that turns ✓ (◒, ✗) in place. */
   printOwn(text: string, seq: number, to: readonly Sender[]): void {
-    const line: OwnLineShown = { seq, text, state: 'pending', sentTo: new Set(to.map((p) => p.key)), lostTo: new Set(), row: -1, col: 0, generation: -1 }
+    const line: OwnLineShown = { seq, text, state: 'pending', sentTo: new Set(to.map((p) => p.key)), lostTo: new Set(), top: -1, rows: 1, markRow: -1, col: 0, exact: false, generation: -1 }
     this.unsettled.set(seq, line)
     this.print(line)
   }
@@ -461,8 +482,7 @@ export class InteractiveUi implements ChatUi, SlashView {
     // from there (not from where it last left the cursor).
     if (rl) this.clearPrompt(rl)
     this.out.write(text + '\n')
-    const top = this.screen?.printed(blockRows(text, this.columns()))
-    if (top !== undefined && typeof item !== 'string') this.placeMark(item, top)
+    this.counted(item)
     if (rl) this.redrawPrompt(rl)
   }
 
@@ -490,27 +510,45 @@ export class InteractiveUi implements ChatUi, SlashView {
   }
 
   /**
-   * Rewrites the marks that changed, in place: up from the cursor to each
-   * mark's row, the mark, back down. Only marks still on the screen and not
-   * lost to a resize; the others show their state when the screen is
-   * repainted. The cursor and the half-typed line stay as they are.
+   * Rewrites the marks that changed, in place, without touching the cursor
+   * or the half-typed line. A mark whose column every terminal agrees on is
+   * written there (up from the cursor, the mark, back down); otherwise the
+   * whole line is written again with its mark, so the terminal puts the
+   * mark after the text itself. A line that can no longer be found (the
+   * window was resized, or something printed since took a number of rows
+   * terminals disagree on) but that a repaint would show: the screen is
+   * repainted, every line with its current mark. Never a mark at a column
+   * that is not known.
    */
   private drawMarks(): void {
     if (this.markTimer) clearTimeout(this.markTimer)
     this.markTimer = null
     const screen = this.screen
     if (!screen || this.marksToDraw.size === 0) return
-    const cursor = this.rl ? this.rl.getCursorPos() : { rows: 0, cols: 0 }
+    const rl = this.rl
+    const cursor = rl ? rl.getCursorPos() : { rows: 0, cols: 0 }
     const cursorRow = screen.promptRow + cursor.rows
     const height = this.out.rows || 24
     let seq = ''
+    let lost: OwnLineShown[] = []
     for (const line of this.marksToDraw) {
-      if (!screen.onScreen(line.row, line.generation, height)) continue
-      const mark = DELIVERY_MARKS[line.state]
-      seq += writeAbove(cursorRow - line.row, line.col, this.markStyle(line.state)(mark), cursor.cols)
+      if (!screen.onScreen(line.exact ? line.markRow : line.top, line.generation, height)) {
+        lost.push(line)
+        continue
+      }
+      if (line.exact) seq += writeAbove(cursorRow - line.markRow, line.col, this.markStyle(line.state)(DELIVERY_MARKS[line.state]), cursor.cols)
+      else seq += rewriteAbove(cursorRow - line.top, line.rows, this.ownText(line), cursor.cols)
     }
     this.marksToDraw.clear()
     if (seq) this.out.write(seq)
+    if (!rl || lost.length === 0) return
+    const columns = this.columns()
+    const shown = new Set(this.history.slice(this.firstShown(rl, columns)))
+    lost = lost.filter((line) => shown.has(line))
+    if (lost.length === 0) return
+    this.clearPrompt(rl)
+    this.repaint(rl, columns)
+    this.redrawPrompt(rl)
   }
 
   /**
@@ -544,27 +582,29 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.redrawPrompt(rl)
   }
 
-  /** Clears the screen and prints the last lines that fit above the prompt. */
-  private repaint(rl: readline.Interface, columns: number): void {
-    let free = (this.out.rows || 24) - rowsOf(this.prompt + rl.line, columns)
+  /** Which history item is the first a repaint shows: the last ones that surely fit above the prompt. */
+  private firstShown(rl: readline.Interface, columns: number): number {
+    let free = (this.out.rows || 24) - promptRows(this.prompt + rl.line, columns)
     let first = this.history.length
-    const text = (item: string | OwnLineShown) => (typeof item === 'string' ? item : this.ownText(item))
     while (first > 0) {
-      const rows = rowsOf(text(this.history[first - 1]!), columns)
+      const rows = printedRows(this.measured(this.history[first - 1]!), columns).max
       if (rows > free) break
       free -= rows
       first--
     }
-    const shown = this.history.slice(first)
+    return first
+  }
+
+  /** Clears the screen and prints the last lines that fit above the prompt. */
+  private repaint(rl: readline.Interface, columns: number): void {
+    const shown = this.history.slice(this.firstShown(rl, columns))
+    const text = (item: string | OwnLineShown) => (typeof item === 'string' ? item : this.ownText(item))
     this.out.write('\x1b[H\x1b[J' + shown.map((l) => text(l) + '\n').join(''))
     // Counted anew from the top: the lines just repainted can have their marks rewritten again.
     const screen = this.screen
     if (!screen) return
     screen.restart(true)
-    for (const item of shown) {
-      const top = screen.printed(rowsOf(text(item), columns))
-      if (typeof item !== 'string') this.placeMark(item, top)
-    }
+    for (const item of shown) this.counted(item)
   }
 }
 
