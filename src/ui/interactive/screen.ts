@@ -128,28 +128,78 @@ function measure(g: string): Grapheme {
   return { width, exact: false, min: [Math.min(width, 1)], max: units }
 }
 
+/** Graphemes already measured (a chat repeats the same few): string-width per grapheme is the cost here. */
+const measured = new Map<string, Grapheme>()
+const MEASURED_MAX = 4096
+
+/**
+ * Node 20's Intl.Segmenter takes time quadratic in the length of the string
+ * (a 64 KiB line: 3 s; Node 24: 30 ms), so a long line is segmented in
+ * pieces, the last cluster of each carried into the next piece (it may go on
+ * there). A cluster longer than a piece (a pile of combining marks) is cut.
+ */
+const PIECE = 512
+function* graphemesOf(text: string): Generator<string> {
+  let carry = ''
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(text.length, start + PIECE)
+    const last = text.charCodeAt(end - 1)
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++ // never between the halves of a surrogate pair
+    const pieces: string[] = []
+    for (const { segment } of graphemes.segment(carry + text.slice(start, end))) pieces.push(segment)
+    start = end
+    carry = start < text.length ? pieces.pop()! : ''
+    if (carry.length > PIECE) {
+      pieces.push(carry)
+      carry = ''
+    }
+    yield* pieces
+  }
+  if (carry) yield carry
+}
+
 function clusters(text: string): Grapheme[] {
   const out: Grapheme[] = []
-  for (const { segment } of graphemes.segment(stripVTControlCharacters(text))) out.push(measure(segment))
+  for (const segment of graphemesOf(text)) {
+    let g = measured.get(segment)
+    if (!g) {
+      if (measured.size >= MEASURED_MAX) measured.clear()
+      g = measure(segment)
+      measured.set(segment, g)
+    }
+    out.push(g)
+  }
   return out
 }
 
-/** Where the cursor ends after units of these widths (TAB: a tab) are printed from column 0. */
-function walk(units: Iterable<number>, columns: number): { rows: number; cols: number } {
+/** Printable ASCII only: one column per character in every terminal (most lines: measured without segmenting). */
+const PLAIN = /^[\x20-\x7e]*$/
+
+/** Where the cursor ends after these units (1, 2, or TAB) are printed from column 0. */
+function walk(gs: readonly Grapheme[], pick: 'min' | 'max' | 'width', columns: number): { rows: number; cols: number } {
   const width = Math.max(1, columns)
   let offset = 0
-  for (const w of units) {
+  const step = (w: number) => {
     const col = offset % width
     if (w === TAB) {
       // To the next stop (every 8 columns), never past the last column.
       offset += Math.max(0, Math.min(8 - (col % 8), width - 1 - col))
-      continue
+      return
     }
     if (w === 2 && width > 1 && col === width - 1) offset++ // a wide character never straddles the edge
     offset += w
   }
+  for (const g of gs) {
+    if (pick === 'width') step(g.width)
+    else for (const w of g[pick]) step(w)
+  }
   const cols = offset % width
   return { rows: (offset - cols) / width, cols }
+}
+
+function plainEnd(length: number, columns: number): { rows: number; cols: number } {
+  const width = Math.max(1, columns)
+  return { rows: Math.floor(length / width), cols: length % width }
 }
 
 /**
@@ -159,8 +209,10 @@ function walk(units: Iterable<number>, columns: number): { rows: number; cols: n
  * (and maybe the row) is a guess, not to be written at.
  */
 export function printedEnd(text: string, columns: number): { rows: number; cols: number; exact: boolean } {
-  const gs = clusters(text)
-  return { ...walk(gs.map((g) => g.width), columns), exact: gs.every((g) => g.exact) }
+  const bare = stripVTControlCharacters(text)
+  if (PLAIN.test(bare)) return { ...plainEnd(bare.length, columns), exact: true }
+  const gs = clusters(bare)
+  return { ...walk(gs, 'width', columns), exact: gs.every((g) => g.exact) }
 }
 
 /**
@@ -171,10 +223,16 @@ export function printedEnd(text: string, columns: number): { rows: number; cols:
 export function printedRows(text: string, columns: number): { min: number; max: number } {
   let min = 0
   let max = 0
-  for (const line of text.split('\n')) {
+  for (const line of stripVTControlCharacters(text).split('\n')) {
+    if (PLAIN.test(line)) {
+      const rows = rowsTaken(plainEnd(line.length, columns))
+      min += rows
+      max += rows
+      continue
+    }
     const gs = clusters(line)
-    min += rowsTaken(walk(gs.flatMap((g) => g.min), columns))
-    max += rowsTaken(walk(gs.flatMap((g) => g.max), columns))
+    min += rowsTaken(walk(gs, 'min', columns))
+    max += rowsTaken(walk(gs, 'max', columns))
   }
   return { min, max }
 }

@@ -1,3 +1,4 @@
+import stringWidth from 'string-width'
 import { describe, expect, it } from 'vitest'
 import { DELIVERY_MARKS } from '../../../../src/ui/format.js'
 import { ScreenRows, printedEnd, printedRows, rewriteAbove, writeAbove } from '../../../../src/ui/interactive/screen.js'
@@ -31,6 +32,13 @@ describe('delivery marks in place', () => {
     expect(printedRows('👨‍👩‍👧 family', 80)).toEqual({ min: 1, max: 1 })
     expect(printedRows('x'.repeat(77) + '🇫🇷', 80)).toEqual({ min: 1, max: 2 }) // 78 columns (or 79), or 81
     expect(printedRows('x'.repeat(70) + '😀', 80)).toEqual({ min: 1, max: 1 })
+  })
+
+  it('a long line is measured in pieces with the same result as string-width over the whole line (clusters across the seams kept whole)', () => {
+    const text = 'x'.repeat(511) + '🇫🇷'.repeat(300) + 'e\u0301'.repeat(300) + '👨‍👩‍👧'.repeat(200) + '日本'.repeat(300)
+    expect(printedEnd(text, 1_000_000)).toEqual({ rows: 0, cols: stringWidth(text), exact: false })
+    const plain = 'abc'.repeat(3000) + '日本語'
+    expect(printedEnd(plain, 1_000_000)).toEqual({ rows: 0, cols: stringWidth(plain), exact: true })
   })
 
   it('rewriteAbove clears the line\'s rows, writes it again from its first column, and comes back to the cursor', () => {
