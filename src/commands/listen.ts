@@ -187,7 +187,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     if (admission.restricted) ui.notice(describeAllowList(allowList?.size ?? 0, book.current.size, opts))
     if (opts.qr) await showQr(ui, hex)
     if (opts.invite) {
-      ui.stage('announcing', OPENING_INVITE)
+      ui.stage('inviting', OPENING_INVITE)
       await shutdown.race(invites.open())
       if (shutdown.signal.aborted) return await stop()
     }

@@ -8,7 +8,7 @@
  */
 
 /** What `connect` and `listen` are busy with before the chat starts. */
-export type Stage = 'joining' | 'announcing' | 'pairing' | 'connecting' | 'confirming'
+export type Stage = 'joining' | 'announcing' | 'inviting' | 'pairing' | 'connecting' | 'confirming'
 
 /** A peer as every event that describes one shows it. */
 export interface PeerFields {

@@ -112,8 +112,17 @@ export function describeLines(lines: { seq: number; bytes: Uint8Array }[], shown
   return `${count} (${seqRanges(lines.map((l) => l.seq))}: ${first.join(', ')}, …)`
 }
 
-/** Where one of our lines stands: sent and not yet acknowledged, delivered, or reported not delivered. */
-export type DeliveryState = 'pending' | 'delivered' | 'lost'
+/**
+ * Where one of our lines stands: sent and not yet acknowledged, delivered
+ * (to every peer it was sent to), delivered to some of them but reported not
+ * delivered to others (a room member left first), or reported not delivered
+ * to any.
+ */
+export type DeliveryState = 'pending' | 'delivered' | 'partial' | 'lost'
 
-/** The mark after each of our lines in a terminal: one column wide whatever the state, so the line never moves when it changes. */
-export const DELIVERY_MARKS: Record<DeliveryState, string> = { pending: '·', delivered: '✓', lost: '✗' }
+/**
+ * The mark after each of our lines in a terminal: one column wide whatever
+ * the state (and East Asian "neutral", never "ambiguous", but for the ·
+ * people know), so the line never moves when it changes. ◒: half delivered.
+ */
+export const DELIVERY_MARKS: Record<DeliveryState, string> = { pending: '·', delivered: '✓', partial: '◒', lost: '✗' }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat } from '../helpers/proc.js'
+import { p2pchat, startListener } from '../helpers/proc.js'
 import { PtyProc } from '../helpers/pty.js'
 
 const net = useTestNetwork()
@@ -53,6 +53,39 @@ describe('interactive mode in a real terminal', () => {
     expect((await pty.exit()).code).toBe(0)
     expect((await client.exit()).code).toBe(0)
   })
+
+  it('a paste anywhere in a half-typed line sends exactly what the screen shows: at its start (Home, ESC[1~, Ctrl+A), in its middle, bracketed, CJK', async () => {
+    const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
+    const pty = new PtyProc(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    // The prompt itself: keys typed before readline's raw mode would go through the line discipline.
+    await pty.waitForScreen(/type \/help for commands\n>/, 20_000)
+    const HOME = '\x1b[H'
+    const LEFT2 = '\x1b[D\x1b[D'
+    const cases: [string[], string][] = [
+      [['abc', HOME, 'XYZ'], 'XYZabc'],
+      [['def', '\x1b[1~', 'UVW'], 'UVWdef'],
+      [['ghi', '\x01', 'RST'], 'RSTghi'],
+      [['jkl', LEFT2, 'XYZ'], 'jXYZkl'],
+      [['mno', HOME, '\x1b[200~PQ R\x1b[201~'], 'PQ Rmno'],
+      [['pqr', LEFT2, '日本語'], 'p日本語qr'],
+      [['stu', HOME + 'NOP'], 'NOPstu']
+    ]
+    for (const [writes, expected] of cases) {
+      // Each is one write, as a terminal sends a key or a paste; the next waits until it is drawn.
+      for (const w of writes) {
+        pty.type(w)
+        await pty.waitUntilQuiet(150)
+      }
+      expect(await pty.cursorRow(), JSON.stringify(writes)).toBe(`> ${expected}`)
+      pty.type('\r')
+      await listener.waitFor(`] ${expected}\n`, 'stdout')
+      await pty.waitForScreen(`you: ${expected} ✓`)
+    }
+    // Nothing else was sent: exactly the lines shown, in order.
+    expect(listener.stdout.split('\n').filter((l) => l).map((l) => l.replace(/^\[[^\]]+\] /, ''))).toEqual(cases.map(([, e]) => e))
+    pty.type('/quit\r')
+    expect((await pty.exit()).code).toBe(0)
+  }, 60_000)
 
   it('never lets a peer drive the terminal: escapes, bell, bidi and bad UTF-8 are shown, not obeyed', async () => {
     const { pty, key } = await ptyListener()

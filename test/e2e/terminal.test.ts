@@ -34,6 +34,10 @@ async function ptyListener(extra: string[] = [], reflowCursorLine = false): Prom
 /** Braille spinner frames (ora's "dots"): a spinner drew something. */
 const SPINNER_FRAME = /[\u2800-\u28ff]/
 
+const INVITE_CODE = /invite code: (\d+-[a-z]+-[a-z]+-[a-z]+) /
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 describe('a peer never drives the terminal, whatever the mode', () => {
   it('connect with stdin piped and stdout a terminal shows a peer\'s controls, not obeys them', async () => {
     const { raw, key } = await rawListener()
@@ -195,6 +199,45 @@ describe('the prompt', () => {
     pty.type('/quit\r')
     expect((await pty.exit()).code).toBe(0)
   }, 90_000)
+
+  it('listen --invite and connect CODE: the prompt comes up after the code is shown, what is typed shows on it, and no spinner stays over it (not even its 5 s stall hint)', async () => {
+    const listener = new PtyProc(['listen', '--bootstrap', net.flag, '--invite'], tempHome().env)
+    const code = INVITE_CODE.exec((await listener.waitForLine(INVITE_CODE, 20_000)).join('\n'))![1]!
+    // Typed once the terminal is in raw mode (else its line discipline echoes it), while a spinner would still run over the prompt.
+    await sleep(300)
+    listener.type('typed at once')
+    const codeShownAt = listener.bytes().length
+    // Past the stage's stall timer (5 s), which used to rewrite the spinner's text.
+    await sleep(5_500)
+    const shown = (await listener.lines()).join('\n')
+    expect(listener.bytes().subarray(codeShownAt).toString('utf8'), shown).not.toMatch(SPINNER_FRAME)
+    await listener.waitUntilQuiet()
+    expect(shown).not.toContain('opening an invite code')
+    expect(shown).not.toContain('still ')
+    expect(await listener.cursorRow()).toBe('> typed at once')
+    expect(listener.term.buffer.active.cursorX).toBe('> typed at once'.length)
+
+    // The joiner: stages (joining, pairing, connecting) up to "connected", then the prompt, never a spinner after it.
+    const joiner = new PtyProc(['connect', code, '--bootstrap', net.flag], tempHome().env)
+    await joiner.waitForLine(/✔ connected to [0-9a-f]{64}/, 20_000)
+    const connectedAt = joiner.bytes().indexOf('connected to')
+    joiner.type('hello inviter')
+    await joiner.waitForScreen('> hello inviter')
+    await joiner.waitUntilQuiet()
+    expect(joiner.bytes().subarray(connectedAt).toString('utf8')).not.toMatch(SPINNER_FRAME)
+    expect(await joiner.cursorRow()).toBe('> hello inviter')
+    joiner.type('\r')
+    await listener.waitForLine(/[0-9a-f]{8}: hello inviter|\w+: hello inviter/)
+    await joiner.waitForScreen('you: hello inviter ✓')
+    joiner.type('/quit\r')
+    expect((await joiner.exit()).code).toBe(0)
+
+    // The listener's half-typed line is still there, below what was printed since.
+    await listener.waitUntilQuiet()
+    expect(await listener.cursorRow()).toBe('> typed at once')
+    listener.type('\x15/quit\r') // Ctrl+U clears it
+    expect((await listener.exit()).code).toBe(0)
+  }, 60_000)
 
   it('Ctrl+D on an empty line leaves, as /quit does, and says so (listen and connect)', async () => {
     const { pty, key } = await ptyListener()

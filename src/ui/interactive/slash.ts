@@ -79,8 +79,8 @@ export interface SlashView {
   print(text: string): void
   /** A `* …` line of ours. */
   system(text: string): void
-  /** One of our lines, numbered `seq`, with a delivery mark that changes in place. */
-  printOwn(text: string, seq: number): void
+  /** One of our lines, numbered `seq`, written to the peers `to` (none: queued), with a delivery mark that changes in place. */
+  printOwn(text: string, seq: number, to: readonly Sender[]): void
   /** `[12:03:04] ` with --timestamps, else ''. */
   stamp(): string
   /** A peer's name, coloured. */
@@ -98,7 +98,7 @@ export function runSlash(cmd: SlashCommand, view: SlashView): void {
       const text = `${view.stamp()}${c.bold(sent.fate === 'queued' ? 'you (queued)' : 'you')}${c.dim(':')} ${sanitize(cmd.text)}`
       if (sent.fate === 'dropped') view.system(`not sent (${sent.reason}): ${sanitize(cmd.text)}`)
       else if (sent.first === undefined) view.print(text)
-      else view.printOwn(text, sent.first)
+      else view.printOwn(text, sent.first, sent.to ?? [])
       break
     }
     case 'help':
@@ -139,7 +139,7 @@ export function runSlash(cmd: SlashCommand, view: SlashView): void {
       if (sent.fate === 'no-such-peer') {
         view.system(sanitizeText(sent.matches === 0 ? `no connected peer matches ${target}` : `${target} matches ${sent.matches} peers: give more of the key`))
       } else if (sent.fate === 'dropped' || sent.first === undefined) view.system(`not sent (${sent.reason ?? 'no peers connected'}): ${sanitize(cmd.text)}`)
-      else view.printOwn(`${view.stamp()}${c.bold(`you → ${sanitize(cmd.target)}`)}${c.dim(':')} ${sanitize(cmd.text)}`, sent.first)
+      else view.printOwn(`${view.stamp()}${c.bold(`you → ${sanitize(cmd.target)}`)}${c.dim(':')} ${sanitize(cmd.text)}`, sent.first, sent.to ?? [])
       break
     }
     case 'unknown':

@@ -7,15 +7,17 @@ import type { Line } from '../../core/peer/framing.js'
 import type { ChatController, ChatUi, Stage, UiOptions } from '../chat-ui.js'
 import type { PairingNews, RelayNews } from '../events.js'
 import { DELIVERY_MARKS, clockTime, formatPathSummary, formatSafetyWords, lineNotice, peerColor, type DeliveryState } from '../format.js'
-import { pendingNotice, undeliveredNotice } from '../present/delivery.js'
+import { pendingNotice, undeliveredNotice, unsentTypingNotice } from '../present/delivery.js'
 import { sanitize, sanitizeText } from '../sanitize.js'
 import { routeOutputLoss } from '../../process/shutdown.js'
-import { ScreenRows, blockRows, displayPos, rowsOf, setPromptRows, writeAbove } from './screen.js'
+import { ScreenRows, displayPos, printedEnd, printedRows, promptRows, rewriteAbove, setPromptRows, writeAbove } from './screen.js'
+import { KeyInput } from './keys.js'
 import { parseInput, runSlash, type SlashView } from './slash.js'
 
 const STALL_HINTS: Record<Stage, string> = {
   joining: 'still joining the DHT: waiting for bootstrap nodes to answer (is this machine online? is UDP blocked?)',
   announcing: 'still announcing the key: waiting for DHT nodes to store it',
+  inviting: 'still opening the invite code: waiting for DHT nodes to store its rendezvous',
   pairing: 'still pairing: looking up the invite number and reaching the inviter (is the inviter still running? is the code still open?)',
   connecting: 'still connecting: looking up the key and hole punching (is the peer online, on the same network?)',
   confirming: 'connection opened; waiting for the peer to answer'
@@ -32,9 +34,17 @@ interface OwnLineShown {
   /** The line without its mark. */
   text: string
   state: DeliveryState
-  /** The mark's row (ScreenRows coordinates) and column, as printed in `generation`. */
-  row: number
+  /** The keys of the peers it was written to (none: queued in the outbox). */
+  sentTo: ReadonlySet<string>
+  /** The keys of the peers it was reported not delivered to. */
+  lostTo: Set<string>
+  /** Where it is on the screen, as printed in `generation` (ScreenRows coordinates): its first row, and how many rows it takes with its mark. */
+  top: number
+  rows: number
+  /** Where its mark is; `exact`: every terminal puts it there (else the mark is changed by rewriting the whole line). */
+  markRow: number
   col: number
+  exact: boolean
   generation: number
 }
 
@@ -51,6 +61,8 @@ type SpinnerOptions = { text: string; stream: NodeJS.WritableStream; discardStdi
  */
 export class InteractiveUi implements ChatUi, SlashView {
   private rl: readline.Interface | null = null
+  /** What readline reads: the terminal's keys, pasted text inserted at the cursor (see keys.ts). */
+  private keys: KeyInput | null = null
   private spinner: Ora | null = null
   private stallTimer: NodeJS.Timeout | null = null
   private chat: ChatController | null = null
@@ -71,6 +83,12 @@ export class InteractiveUi implements ChatUi, SlashView {
   private drawnColumns = 80
   /** Stages shown while the prompt is up (they are notices then, not a spinner), each once until connected. */
   private shownStages = new Set<string>()
+  /**
+   * start() has run: the prompt is up, or was. From then on no spinner
+   * exists and none can start (it would draw over the line being typed and
+   * hide what is typed): every stage is a notice.
+   */
+  private started = false
   private readonly onResize = () => this.resized()
 
   constructor(
@@ -93,10 +111,12 @@ export class InteractiveUi implements ChatUi, SlashView {
   stage(stage: Stage, detail: string): void {
     if (this.stallTimer) clearTimeout(this.stallTimer)
     this.stallTimer = null
-    if (this.rl) {
-      // The prompt is up (connect --reconnect is reconnecting): a spinner
-      // would draw over the line being typed, so each stage is a notice.
+    if (this.started) {
+      // The prompt is up (connect --reconnect is reconnecting, /invite), or
+      // was: a spinner would draw over the line being typed, so each stage
+      // is a notice, and so is its stall hint.
       this.stageNotice(detail)
+      if (!this.rl) return
       this.stallTimer = setTimeout(() => this.stageNotice(STALL_HINTS[stage]), 5000)
       this.stallTimer.unref()
       return
@@ -115,8 +135,10 @@ export class InteractiveUi implements ChatUi, SlashView {
     } else {
       this.spinner.text = detail
     }
+    const spinner = this.spinner
     this.stallTimer = setTimeout(() => {
-      if (this.spinner) this.spinner.text = STALL_HINTS[stage]
+      // Only the spinner this stage started, and only while it runs.
+      if (this.spinner === spinner) spinner.text = STALL_HINTS[stage]
     }, 5000)
     this.stallTimer.unref()
   }
@@ -153,7 +175,7 @@ export class InteractiveUi implements ChatUi, SlashView {
     const symbol = how === 'succeed' ? this.opts.output.err.green('✔') : this.opts.output.err.red('✖')
     spinner.stopAndPersist({ symbol, text })
     this.remember(`${symbol} ${text}`)
-    this.screen?.printed(blockRows(`${symbol} ${text}`, this.columns()))
+    this.counted(`${symbol} ${text}`)
   }
 
   private outcome(how: 'succeed' | 'fail', text: string): string {
@@ -225,12 +247,16 @@ export class InteractiveUi implements ChatUi, SlashView {
 
   delivered(): void {}
 
-  /** Every line of ours up to `upTo` is settled: those not reported lost turn ✓. */
+  /**
+   * Every line of ours up to `upTo` is settled: ✓ when no peer it went to was
+   * reported not to have it, ◒ when some were (a room member left first: a
+   * notice named it), ✗ when every one was.
+   */
   confirmed(upTo: number): void {
     for (const [seq, line] of this.unsettled) {
       if (seq > upTo) break
       this.unsettled.delete(seq)
-      this.setMark(line, 'delivered')
+      this.setMark(line, settledState(line))
     }
   }
 
@@ -238,12 +264,18 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.notice(pendingNotice(peer, lines))
   }
 
-  /** Lines kept in the outbox stay pending (they are sent again); lines lost turn ✗, and a notice says to whom. */
+  /**
+   * Lines kept in the outbox stay pending (they are sent again). A line lost
+   * to every peer it went to turns ✗ at once; one that other peers may still
+   * have waits for confirmed() (✓ or ◒). A notice says to whom.
+   */
   undelivered(peer: Sender, lines: OwnLine[], kept: boolean): void {
     if (!kept) {
       for (const { seq } of lines) {
         const line = this.unsettled.get(seq)
         if (!line) continue
+        line.lostTo.add(peer.key)
+        if (settledState(line) !== 'lost') continue
         this.unsettled.delete(seq)
         this.setMark(line, 'lost')
       }
@@ -268,14 +300,26 @@ export class InteractiveUi implements ChatUi, SlashView {
 
   start(controller: ChatController): void {
     this.chat = controller
+    // A stage that ran since the last ✔ line (listen --invite opens its code
+    // after "listening on") ends here, before readline draws the prompt: its
+    // spinner (and the stall timer that would rewrite it) never outlives it.
+    this.stopSpinner('stop')
+    this.started = true
     // readline redraws on 'resize' as if the terminal never rewraps what is
     // on screen; ours knows when it cannot tell (see resized()).
     const before = new Set(this.out.listeners('resize'))
-    const rl = readline.createInterface({ input: this.opts.stdin, output: this.out, terminal: true, prompt: this.prompt })
+    const keys = new KeyInput(this.opts.stdin)
+    const rl = readline.createInterface({ input: keys as unknown as NodeJS.ReadableStream, output: this.out, terminal: true, prompt: this.prompt })
+    keys.insert = (text) => {
+      rl.write(text)
+      this.reachedPrompt()
+    }
+    rl.once('close', () => keys.detach())
+    this.keys = keys
     for (const l of this.out.listeners('resize')) if (!before.has(l)) this.out.off('resize', l as () => void)
     this.out.on('resize', this.onResize)
     // readline listens first: by the time ours runs, the line is redrawn.
-    this.opts.stdin.on('keypress', this.onKeypress)
+    keys.on('keypress', this.onKeypress)
     this.rl = rl
     this.screen = new ScreenRows()
     this.drawnColumns = this.columns()
@@ -290,10 +334,12 @@ export class InteractiveUi implements ChatUi, SlashView {
       // Ctrl+D on an empty line (or the terminal's input ended): leave, as
       // /quit does, and say so. Never a prompt that reads nothing.
       this.drawMarks()
+      const typed = rl.line
       this.clearPrompt(rl)
       this.rl = null
       this.out.off('resize', this.onResize)
-      this.opts.stdin.off('keypress', this.onKeypress)
+      keys.off('keypress', this.onKeypress)
+      if (typed) this.system(unsentTypingNotice(typed))
       this.system('Ctrl+D: leaving')
       controller.quit()
     })
@@ -310,10 +356,15 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.drawMarks()
     this.rl = null
     this.out.off('resize', this.onResize)
-    this.opts.stdin.off('keypress', this.onKeypress)
+    this.keys?.off('keypress', this.onKeypress)
+    this.keys = null
     if (!rl) return
+    const typed = rl.line
     this.clearPrompt(rl)
     rl.close()
+    // The chat ended (the connection was lost, the listener stops) while a
+    // line was half typed: it is not sent, and that is said, never dropped silently.
+    if (typed) this.system(unsentTypingNotice(typed))
   }
 
   /** Erases the prompt and the half-typed line: the cursor ends at column 0 where the prompt started. */
@@ -382,20 +433,41 @@ export class InteractiveUi implements ChatUi, SlashView {
   /** One of our lines with its delivery mark after it. */
   private ownText(line: OwnLineShown): string {
     const mark = DELIVERY_MARKS[line.state]
-    return `${line.text} ${line.state === 'lost' ? this.c.red(mark) : this.c.dim(mark)}`
+    return `${line.text} ${this.markStyle(line.state)(mark)}`
   }
 
-  /** Notes where `line`'s mark is, printed from the start of `row` at the current width. */
-  private placeMark(line: OwnLineShown, row: number): void {
-    const pos = displayPos(line.text + ' ', this.columns())
-    line.row = row + pos.rows
-    line.col = pos.cols
-    line.generation = this.screen!.generation
+  private markStyle(state: DeliveryState): (text: string) => string {
+    return state === 'lost' ? this.c.red : state === 'partial' ? this.c.yellow : this.c.dim
   }
 
-  /** Prints one of our lines, numbered `seq`, with a pending mark that turns ✓ (or ✗) in place. */
-  printOwn(text: string, seq: number): void {
-    const line: OwnLineShown = { seq, text, state: 'pending', row: -1, col: 0, generation: -1 }
+  /** What is measured of a history item: our lines with a mark, which is always one column wide (DELIVERY_MARKS). */
+  private measured(item: string | OwnLineShown): string {
+    return typeof item === 'string' ? item : `${item.text} x`
+  }
+
+  /**
+   * `item` was just printed where the prompt stood: the prompt is now below
+   * it, and one of our lines notes where its mark is. When terminals
+   * disagree on how many rows it took (emoji, ambiguous-width characters
+   * near the right edge), where the rows above it now are is unknown: their
+   * marks are not written in place any more (see drawMarks()).
+   */
+  private counted(item: string | OwnLineShown): void {
+    const screen = this.screen
+    if (!screen) return
+    const columns = this.columns()
+    const rows = printedRows(this.measured(item), columns)
+    const top = screen.printed(rows.max)
+    if (typeof item !== 'string') {
+      const end = printedEnd(item.text + ' ', columns)
+      Object.assign(item, { top, rows: rows.max, markRow: top + end.rows, col: end.cols, exact: end.exact, generation: screen.generation })
+    }
+    if (rows.min !== rows.max) screen.restart(false)
+  }
+
+  /** Prints one of our lines, numbered `seq`, with a pending mark that turns ✓ (◒, ✗) in place. */
+  printOwn(text: string, seq: number, to: readonly Sender[]): void {
+    const line: OwnLineShown = { seq, text, state: 'pending', sentTo: new Set(to.map((p) => p.key)), lostTo: new Set(), top: -1, rows: 1, markRow: -1, col: 0, exact: false, generation: -1 }
     this.unsettled.set(seq, line)
     this.print(line)
   }
@@ -410,8 +482,7 @@ export class InteractiveUi implements ChatUi, SlashView {
     // from there (not from where it last left the cursor).
     if (rl) this.clearPrompt(rl)
     this.out.write(text + '\n')
-    const top = this.screen?.printed(blockRows(text, this.columns()))
-    if (top !== undefined && typeof item !== 'string') this.placeMark(item, top)
+    this.counted(item)
     if (rl) this.redrawPrompt(rl)
   }
 
@@ -439,27 +510,45 @@ export class InteractiveUi implements ChatUi, SlashView {
   }
 
   /**
-   * Rewrites the marks that changed, in place: up from the cursor to each
-   * mark's row, the mark, back down. Only marks still on the screen and not
-   * lost to a resize; the others show their state when the screen is
-   * repainted. The cursor and the half-typed line stay as they are.
+   * Rewrites the marks that changed, in place, without touching the cursor
+   * or the half-typed line. A mark whose column every terminal agrees on is
+   * written there (up from the cursor, the mark, back down); otherwise the
+   * whole line is written again with its mark, so the terminal puts the
+   * mark after the text itself. A line that can no longer be found (the
+   * window was resized, or something printed since took a number of rows
+   * terminals disagree on) but that a repaint would show: the screen is
+   * repainted, every line with its current mark. Never a mark at a column
+   * that is not known.
    */
   private drawMarks(): void {
     if (this.markTimer) clearTimeout(this.markTimer)
     this.markTimer = null
     const screen = this.screen
     if (!screen || this.marksToDraw.size === 0) return
-    const cursor = this.rl ? this.rl.getCursorPos() : { rows: 0, cols: 0 }
+    const rl = this.rl
+    const cursor = rl ? rl.getCursorPos() : { rows: 0, cols: 0 }
     const cursorRow = screen.promptRow + cursor.rows
     const height = this.out.rows || 24
     let seq = ''
+    let lost: OwnLineShown[] = []
     for (const line of this.marksToDraw) {
-      if (!screen.onScreen(line.row, line.generation, height)) continue
-      const mark = DELIVERY_MARKS[line.state]
-      seq += writeAbove(cursorRow - line.row, line.col, line.state === 'lost' ? this.c.red(mark) : this.c.dim(mark), cursor.cols)
+      if (!screen.onScreen(line.exact ? line.markRow : line.top, line.generation, height)) {
+        lost.push(line)
+        continue
+      }
+      if (line.exact) seq += writeAbove(cursorRow - line.markRow, line.col, this.markStyle(line.state)(DELIVERY_MARKS[line.state]), cursor.cols)
+      else seq += rewriteAbove(cursorRow - line.top, line.rows, this.ownText(line), cursor.cols)
     }
     this.marksToDraw.clear()
     if (seq) this.out.write(seq)
+    if (!rl || lost.length === 0) return
+    const columns = this.columns()
+    const shown = new Set(this.history.slice(this.firstShown(rl, columns)))
+    lost = lost.filter((line) => shown.has(line))
+    if (lost.length === 0) return
+    this.clearPrompt(rl)
+    this.repaint(rl, columns)
+    this.redrawPrompt(rl)
   }
 
   /**
@@ -493,26 +582,39 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.redrawPrompt(rl)
   }
 
-  /** Clears the screen and prints the last lines that fit above the prompt. */
-  private repaint(rl: readline.Interface, columns: number): void {
-    let free = (this.out.rows || 24) - rowsOf(this.prompt + rl.line, columns)
+  /** Which history item is the first a repaint shows: the last ones that surely fit above the prompt. */
+  private firstShown(rl: readline.Interface, columns: number): number {
+    let free = (this.out.rows || 24) - promptRows(this.prompt + rl.line, columns)
     let first = this.history.length
-    const text = (item: string | OwnLineShown) => (typeof item === 'string' ? item : this.ownText(item))
     while (first > 0) {
-      const rows = rowsOf(text(this.history[first - 1]!), columns)
+      const rows = printedRows(this.measured(this.history[first - 1]!), columns).max
       if (rows > free) break
       free -= rows
       first--
     }
-    const shown = this.history.slice(first)
+    return first
+  }
+
+  /** Clears the screen and prints the last lines that fit above the prompt. */
+  private repaint(rl: readline.Interface, columns: number): void {
+    const shown = this.history.slice(this.firstShown(rl, columns))
+    const text = (item: string | OwnLineShown) => (typeof item === 'string' ? item : this.ownText(item))
     this.out.write('\x1b[H\x1b[J' + shown.map((l) => text(l) + '\n').join(''))
     // Counted anew from the top: the lines just repainted can have their marks rewritten again.
     const screen = this.screen
     if (!screen) return
     screen.restart(true)
-    for (const item of shown) {
-      const top = screen.printed(rowsOf(text(item), columns))
-      if (typeof item !== 'string') this.placeMark(item, top)
-    }
+    for (const item of shown) this.counted(item)
   }
+}
+
+/**
+ * What a line shows once settled: ✓ when nobody it went to was reported not
+ * to have it, ◒ when some were and others were not, ✗ when all were. A line
+ * queued in the outbox (sent to nobody yet) went to connect's one peer.
+ */
+function settledState(line: OwnLineShown): DeliveryState {
+  if (line.lostTo.size === 0) return 'delivered'
+  for (const key of line.sentTo) if (!line.lostTo.has(key)) return 'partial'
+  return 'lost'
 }

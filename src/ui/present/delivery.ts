@@ -16,6 +16,15 @@ export function pendingNotice(peer: Sender, lines: OwnLine[]): string {
   return `not yet delivered to ${peer.name}: ${describeLines(lines)}; still waiting for its acknowledgement`
 }
 
+/** A line half typed when the prompt went away (the chat ended): it was not sent, and the person is told. */
+export function unsentTypingNotice(typed: string): string {
+  const shown = [...typed]
+  const quoted = shown.length > TYPED_SHOWN ? shown.slice(0, TYPED_SHOWN - 1).join('') + '…' : typed
+  return `not sent (you were typing): ${JSON.stringify(quoted)}`
+}
+/** How much of a half-typed line the notice quotes, in characters. */
+const TYPED_SHOWN = 60
+
 export function undeliveredNotice(peer: Sender, lines: OwnLine[], kept: boolean): string {
   const what = describeLines(lines)
   return kept

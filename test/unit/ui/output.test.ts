@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { PassThrough } from 'node:stream'
 import { Output, colorLevel, knownSize } from '../../../src/ui/output.js'
-import { displayPos, rowsOf } from '../../../src/ui/interactive/screen.js'
+import { displayPos, promptRows } from '../../../src/ui/interactive/screen.js'
 import { safeJson, sanitizeText } from '../../../src/ui/sanitize.js'
 
 describe('colorLevel', () => {
@@ -45,16 +45,16 @@ describe('text for a terminal', () => {
     expect(JSON.parse(safeJson(all))).toBe(all)
   })
 
-  it('displayPos and rowsOf count columns as readline does', () => {
+  it('displayPos and promptRows count columns as readline does', () => {
     expect(displayPos('> hello', 80)).toEqual({ rows: 0, cols: 7 })
     expect(displayPos('\x1b[1m> \x1b[22mhi', 80)).toEqual({ rows: 0, cols: 4 })
     expect(displayPos('x'.repeat(80), 80)).toEqual({ rows: 1, cols: 0 })
     expect(displayPos('日本語', 5)).toEqual({ rows: 1, cols: 2 }) // a wide character never straddles the edge
     expect(displayPos('e\u0301', 80)).toEqual({ rows: 0, cols: 1 })
     expect(displayPos('> a\tb', 80)).toEqual({ rows: 0, cols: 9 })
-    expect(rowsOf('', 80)).toBe(1)
-    expect(rowsOf('x'.repeat(80), 80)).toBe(1)
-    expect(rowsOf('x'.repeat(81), 80)).toBe(2)
+    expect(promptRows('', 80)).toBe(1)
+    expect(promptRows('x'.repeat(80), 80)).toBe(1)
+    expect(promptRows('x'.repeat(81), 80)).toBe(2)
   })
 
   it('a terminal of unknown size reads as 80×24; a real size shows through', () => {
