@@ -22,6 +22,11 @@ export function leftLine(name: string): string {
   return `* ${name} left`
 }
 
+/** Said to a member for whom another's lines were dropped: they came faster than it could take them. */
+export function notForwardedLine(name: string, lines: number): string {
+  return `* ${lines} line${lines === 1 ? '' : 's'} from ${name} ${lines === 1 ? 'was' : 'were'} not forwarded to you: sent faster than your connection could take them`
+}
+
 /** Said to a peer turned away from a full room, before its connection is closed. */
 export function roomFullLine(max: number): string {
   return `* the room is full (${max} peer${max === 1 ? '' : 's'}); try again later`

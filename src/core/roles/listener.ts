@@ -4,11 +4,14 @@ import { ChatError } from '../errors.js'
 import { leaveNetwork } from '../dht/network.js'
 import { Conversation, type SendResult } from '../peer/conversation.js'
 import { encodeLine, type Line } from '../peer/framing.js'
-import { joinedLine, leftLine, prefixLines, roomFullLine, roomLine, senderPrefix } from '../peer/room-lines.js'
+import { Forwarder } from '../peer/forwarding.js'
+import { joinedLine, leftLine, notForwardedLine, prefixLines, roomFullLine, roomLine, senderPrefix } from '../peer/room-lines.js'
 import { toHex } from '../store/keys.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerInfo, type PeerOptions } from '../peer/connection.js'
 
 const FULL_ROOM_LINGER_MS = 2000
+/** A member for whom forwarded lines were dropped is told so in the room, at most this often. */
+export const NOT_FORWARDED_NOTICE_MS = 5000
 /** The whole probe for another live listener on our key (see probe()). */
 export const PROBE_TIMEOUT_MS = 15_000
 /**
@@ -61,6 +64,12 @@ export interface ListenerEvents {
   'path-changed': [peer: PeerConnection]
   /** A peer exceeded its rate limit: `droppedLines` of its lines were dropped. */
   throttled: [peer: PeerConnection, droppedLines: number]
+  /**
+   * Room mode: `lines` of `sender`'s lines were not forwarded to `receiver`,
+   * which could not take them as fast as they came (see peer/forwarding.ts).
+   * Nobody is disconnected for it.
+   */
+  'not-forwarded': [sender: PeerConnection, receiver: PeerConnection, lines: number]
   /** No peer is backlogged any more (after one was): broadcasting may go on. */
   drain: []
   closed: []
@@ -127,6 +136,10 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private announcementLost = false
   /** The last new address we re-announced for (one notice per move). */
   private movedTo: string | null = null
+  /** Room mode: each member's forwarded lines from the others (see peer/forwarding.ts). */
+  private readonly forwarders = new Map<PeerConnection, Forwarder<PeerConnection>>()
+  /** Per member: forwarded lines dropped for it and not yet told to it, by sender; when it was last told. */
+  private readonly untold = new Map<PeerConnection, { counts: Map<PeerConnection, number>; toldAt: number; timer: NodeJS.Timeout | null }>()
 
   constructor(dht: DHT, keyPair: KeyPair, opts: ListenerOptions = {}) {
     super()
@@ -386,6 +399,52 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   }
 
   /**
+   * Forwards a member's lines (already prefixed and terminated) to the
+   * others, through each one's Forwarder: never past a mark into its
+   * stream, so a fast sender's excess is dropped at its own queue and never
+   * gets a slower receiver disconnected.
+   */
+  private forward(sender: PeerConnection, data: Buffer): void {
+    for (const [peer, forwarder] of this.forwarders) {
+      if (peer !== sender && !peer.isClosed) forwarder.push(sender, data)
+    }
+  }
+
+  /** Forwarded lines were dropped for `receiver`: reported at once, and told to it in the room at most every NOT_FORWARDED_NOTICE_MS. */
+  private notForwarded(sender: PeerConnection, receiver: PeerConnection, lines: number): void {
+    this.emit('not-forwarded', sender, receiver, lines)
+    let untold = this.untold.get(receiver)
+    if (!untold) {
+      untold = { counts: new Map(), toldAt: -Infinity, timer: null }
+      this.untold.set(receiver, untold)
+    }
+    untold.counts.set(sender, (untold.counts.get(sender) ?? 0) + lines)
+    if (untold.timer) return
+    const state = untold
+    const tell = () => {
+      state.timer = null
+      state.toldAt = Date.now()
+      for (const [from, n] of state.counts) receiver.sendBounded(notForwardedLine(from.sender().name, n))
+      state.counts.clear()
+    }
+    const wait = state.toldAt + NOT_FORWARDED_NOTICE_MS - Date.now()
+    if (wait <= 0) tell()
+    else {
+      state.timer = setTimeout(tell, wait)
+      state.timer.unref()
+    }
+  }
+
+  /** A member left: nothing more is forwarded to it, or told. */
+  private stopForwarding(peer: PeerConnection): void {
+    this.forwarders.get(peer)?.close()
+    this.forwarders.delete(peer)
+    const untold = this.untold.get(peer)
+    if (untold?.timer) clearTimeout(untold.timer)
+    this.untold.delete(peer)
+  }
+
+  /**
    * Stops accepting and unannounces (server.close()), closes every peer
    * (gracefully, then by force after a grace period), destroys the node.
    * Idempotent: every caller gets the same promise.
@@ -398,6 +457,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private async doClose(): Promise<void> {
     this.cancelProbe?.()
     for (const timer of this.timers) clearTimeout(timer)
+    for (const peer of [...this.forwarders.keys()]) this.stopForwarding(peer)
     const peers = [...this.peers]
     for (const peer of peers) peer.end()
     const grace = this.opts.closeGraceMs ?? 500
@@ -449,11 +509,15 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     peer.markConfirmed()
     this.peers.add(peer)
     const forward = this.opts.forward !== false
+    if (forward) {
+      const forwarder = new Forwarder<PeerConnection>(peer, { onDropped: (sender, n) => this.notForwarded(sender, peer, n) })
+      this.forwarders.set(peer, forwarder)
+    }
     peer.on('lines', (lines) => {
       this.emit('messages', peer, lines)
       if (forward && this.peers.size > 1) {
-        // One buffer for the whole batch: one write per other peer.
-        this.broadcastRaw(prefixLines(senderPrefix(peer.sender().name), lines), peer)
+        // One buffer for the whole batch, shared by every other peer.
+        this.forward(peer, prefixLines(senderPrefix(peer.sender().name), lines))
       }
     })
     peer.on('throttled', (n) => this.emit('throttled', peer, n))
@@ -463,6 +527,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     peer.on('path-changed', () => this.emit('path-changed', peer))
     peer.on('close', (error) => {
       this.peers.delete(peer)
+      this.stopForwarding(peer)
       if (forward && !this.closing) this.broadcast(leftLine(peer.info().name))
       this.emit('peer-left', peer, error)
       // A dropped slow peer may have been what broadcasting waited for.

@@ -72,6 +72,28 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
     ui.notice(`${peer.info().name} is sending too fast: over its rate limit, ${t.dropped} line${t.dropped === 1 ? '' : 's'} dropped so far`)
     t.at = now
   })
+  // Forwarded lines dropped for members that could not take them: one notice
+  // per sender every few seconds, with the count for each receiver so far.
+  const notForwarded = new WeakMap<PeerConnection, { at: number; timer: NodeJS.Timeout | null; to: Map<PeerConnection, number> }>()
+  room.on('not-forwarded', (sender, receiver, n) => {
+    const t = notForwarded.get(sender) ?? { at: 0, timer: null, to: new Map<PeerConnection, number>() }
+    notForwarded.set(sender, t)
+    t.to.set(receiver, (t.to.get(receiver) ?? 0) + n)
+    if (t.timer) return
+    const tell = () => {
+      t.timer = null
+      t.at = Date.now()
+      let total = 0
+      for (const count of t.to.values()) total += count
+      const receivers = [...t.to].map(([peer, count]) => `${peer.info().name} (${count})`).join(', ')
+      ui.notice(
+        `${total} line${total === 1 ? '' : 's'} from ${sender.info().name} ${total === 1 ? 'was' : 'were'} not forwarded to ${receivers} so far: it sends faster than they can take, so its excess is dropped (nobody is disconnected for it)`
+      )
+    }
+    const wait = t.at + THROTTLE_NOTICE_MS - Date.now()
+    if (wait <= 0) tell()
+    else t.timer = setTimeout(tell, wait).unref()
+  })
   room.on('probed', (verdict) => {
     if (verdict === 'stale') ui.notice('a previous listener with this identity did not answer (it crashed or lost its network): replacing its stale announcement')
     if (verdict === 'unknown') ui.notice('could not tell in time whether another listener serves this identity; announcing anyway')

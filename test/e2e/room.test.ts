@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest'
+import { tempHome } from '../helpers/env.js'
+import { hostilePeer } from '../helpers/hostile.js'
+import { useTestNetwork } from '../helpers/net.js'
+import { p2pchat, startListener, type Proc } from '../helpers/proc.js'
+
+// A room forwards each member's lines to the others. What one member sends
+// must never cost the others: not their connection, not their lines, not
+// the length of their lines.
+
+const net = useTestNetwork()
+
+/**
+ * Resolves with the time `text` appears on `proc`'s stdout from now on. Only
+ * new chunks are scanned: a flood puts megabytes on a member's stdout, and
+ * searching all of it on every chunk would load the machine.
+ */
+function seenOn(proc: Proc, text: string, timeoutMs = 15_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let tail = ''
+    const timer = setTimeout(() => {
+      proc.child.stdout.off('data', ondata)
+      reject(new Error(`${JSON.stringify(text)} never reached the member\n--- its stderr ---\n${proc.stderr}`))
+    }, timeoutMs)
+    const ondata = (d: Buffer) => {
+      const s = tail + d.toString('utf8')
+      if (!s.includes(text)) {
+        tail = s.slice(-text.length)
+        return
+      }
+      clearTimeout(timer)
+      proc.child.stdout.off('data', ondata)
+      resolve(Date.now())
+    }
+    proc.child.stdout.on('data', ondata)
+    void proc.exited.then(() => {
+      clearTimeout(timer)
+      reject(new Error(`the member exited before ${JSON.stringify(text)} reached it\n--- its stderr ---\n${proc.stderr}`))
+    })
+  })
+}
+
+/** A p2pchat member of the room; resolves once the listener shows it joined, with the name the room gives it. */
+async function member(listener: Proc, key: string): Promise<{ proc: Proc; name: string }> {
+  const joinedBefore = listener.stderr.split(' joined (').length
+  const proc = p2pchat(['connect', key, '--bootstrap', net.flag, '--no-relay'], tempHome().env)
+  await proc.waitFor('connected to')
+  await listener.waitUntil(() => listener.stderr.split(' joined (').length > joinedBefore, 'the member to join')
+  const name = [...listener.stderr.matchAll(/([0-9a-f]{8}) joined \(/g)].pop()![1]!
+  return { proc, name }
+}
+
+describe('a room under a flooding member', () => {
+  it('a member flooding 1 KiB lines costs only itself: the good members stay, the listener\'s line reaches them within 1 s, another member\'s line too, the excess is dropped and the flooder is disconnected after its grace', async () => {
+    const { proc: listener, key } = await startListener(net.flag, ['--flood-grace', '4'], tempHome().env)
+    const a = await member(listener, key)
+    const b = await member(listener, key)
+    const floodReached = seenOn(a.proc, '] flood line ')
+    const aTold = seenOn(a.proc, ' not forwarded to you: sent faster than your connection could take them\n')
+    const flooder = hostilePeer(net.flag, key, ['flood', '1024'])
+    await flooder.waitFor('open')
+    const floodName = (await listener.waitFor(new RegExp(`(?!${a.name}|${b.name})([0-9a-f]{8}) joined \\(`)))[1]!
+    await floodReached
+    // In the middle of the flood: the sender is over its rate limit by now.
+    await listener.waitFor(/is sending too fast: over its rate limit, \d+ lines? dropped/)
+
+    const fromHost = seenOn(a.proc, '\nfrom the host during the flood\n')
+    const typed = Date.now()
+    listener.write('from the host during the flood\n')
+    expect((await fromHost) - typed).toBeLessThan(1000)
+
+    const fromB = seenOn(a.proc, `\n[${b.name}] from b during the flood\n`)
+    b.proc.write('from b during the flood\n')
+    await fromB
+
+    // What the good members could not take was dropped for them, counted; the listener and they are told.
+    await listener.waitFor(new RegExp(`\\d+ lines? from ${floodName} (were|was) not forwarded to [^\\n]*${a.name} \\(\\d+\\)`))
+    await aTold
+    await listener.waitFor(/left \(disconnected for flooding/, 'stderr', 15_000)
+    await flooder.waitFor('closed')
+    expect(listener.stderr).not.toMatch(new RegExp(`(${a.name}|${b.name}) left`))
+    expect(a.proc.child.exitCode).toBeNull()
+    expect(b.proc.child.exitCode).toBeNull()
+
+    // After the flood, the room works as before for both.
+    const afterA = seenOn(a.proc, '\nafter the flood\n')
+    const afterB = seenOn(b.proc, '\nafter the flood\n')
+    listener.write('after the flood\n')
+    await Promise.all([afterA, afterB])
+  }, 60_000)
+})
