@@ -1,3 +1,5 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { hostilePeer } from '../helpers/hostile.js'
@@ -41,14 +43,37 @@ function seenOn(proc: Proc, text: string, timeoutMs = 15_000): Promise<number> {
 }
 
 /** A p2pchat member of the room; resolves once the listener shows it joined, with the name the room gives it. */
-async function member(listener: Proc, key: string): Promise<{ proc: Proc; name: string }> {
+async function member(listener: Proc, key: string, env = tempHome().env): Promise<{ proc: Proc; name: string }> {
   const joinedBefore = listener.stderr.split(' joined (').length
-  const proc = p2pchat(['connect', key, '--bootstrap', net.flag, '--no-relay'], tempHome().env)
+  const proc = p2pchat(['connect', key, '--bootstrap', net.flag, '--no-relay'], env)
   await proc.waitFor('connected to')
   await listener.waitUntil(() => listener.stderr.split(' joined (').length > joinedBefore, 'the member to join')
-  const name = [...listener.stderr.matchAll(/([0-9a-f]{8}) joined \(/g)].pop()![1]!
+  const name = [...listener.stderr.matchAll(/\* (\S+) joined \(/g)].pop()![1]!
   return { proc, name }
 }
+
+describe('the longest line', () => {
+  it('a member\'s maximal line (65 536 bytes) reaches the other member whole, after its [name] prefix (a 32-character contact name), with no "too long" notice anywhere', async () => {
+    // The longest prefix there is: the listener knows the sender by a 32-character contact name.
+    const aHome = tempHome()
+    expect((await p2pchat(['keygen'], aHome.env).exit()).code).toBe(0)
+    const aKey = (JSON.parse(fs.readFileSync(path.join(aHome.dir, 'config', 'p2pchat', 'identity.json'), 'utf8')) as { publicKey: string }).publicKey
+    const longName = 'a-member-with-a-32-character-nam'
+    expect(longName).toHaveLength(32)
+    const listenerHome = tempHome()
+    expect((await p2pchat(['contacts', 'add', longName, aKey], listenerHome.env).exit()).code).toBe(0)
+    const { proc: listener, key } = await startListener(net.flag, [], listenerHome.env)
+    const a = await member(listener, key, aHome.env)
+    expect(a.name).toBe(longName)
+    const b = await member(listener, key)
+    const text = 'm'.repeat(65_535) + 'Z'
+    a.proc.write(`${text}\nafter the long line\n`)
+    await b.proc.waitFor(`[${longName}] after the long line\n`, 'stdout')
+    expect(b.proc.stdout).toContain(`\n[${longName}] ${text}\n[${longName}] after the long line\n`)
+    expect(listener.stdout).toContain(`[${longName}] ${text}\n`)
+    for (const p of [listener, a.proc, b.proc]) expect(p.stderr).not.toContain('too long')
+  })
+})
 
 describe('a room under a flooding member', () => {
   it('a member flooding 1 KiB lines costs only itself: the good members stay, the listener\'s line reaches them within 1 s, another member\'s line too, the excess is dropped and the flooder is disconnected after its grace', async () => {
