@@ -190,6 +190,14 @@ export interface RelayVolunteerGoneEvent extends RelayBase {
   name: string
   relayKey: string
 }
+/** listen: a member's record names a relay that is never listed. */
+export interface RelayRecordRefusedEvent extends RelayBase {
+  event: 'record-refused'
+  key: string
+  name: string
+  relayKey: string
+  reason: 'listener' | 'member' | 'taken'
+}
 export type RelayEvent =
   | RelayVolunteeringEvent
   | RelayDeclinedEvent
@@ -200,6 +208,7 @@ export type RelayEvent =
   | RelayCutEvent
   | RelayVolunteerEvent
   | RelayVolunteerGoneEvent
+  | RelayRecordRefusedEvent
 
 // ---- pairing: invite codes, and contacts learnt by pairing
 

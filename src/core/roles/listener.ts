@@ -31,7 +31,12 @@ export const ANNOUNCE_CHECK_MS = 30_000
  */
 export const ADDRESS_CHECK_MS = 2000
 
-export type RefusalReason = 'not-allowed' | 'full'
+/**
+ * Why a connection was turned away: not on the allow list, the room is
+ * full, it came from our own key, or it asked us to pair through a relay
+ * that is our own key, its own, or a member's.
+ */
+export type RefusalReason = 'not-allowed' | 'full' | 'self' | 'relay'
 
 /** What became of a line for one peer: sent, or no peer (or more than one) matched the name given. */
 export type SendToResult = SendResult | { fate: 'no-such-peer'; matches: number }
@@ -166,13 +171,26 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     const own = this.keyPair.publicKey
     const allow = this.opts.allow
     const firewall = (remotePublicKey: Buffer, payload: HandshakePayload | null) => {
-      // Another listener with our identity probing the key (see probe()):
-      // let hyperdht answer it, so it knows we are alive. It opens nothing.
-      if (remotePublicKey.equals(own) && payload && !payload.udx) {
-        this.emit('rival')
-        return false
-      }
       const hex = toHex(remotePublicKey)
+      if (remotePublicKey.equals(own)) {
+        // Another listener with our identity probing the key (see probe()):
+        // let hyperdht answer it, so it knows we are alive. It opens nothing.
+        if (payload && !payload.udx) {
+          this.emit('rival')
+          return false
+        }
+        // Our own key asking for a chat: only our own node dialling itself
+        // (as a relay something named) could, and we are never our own peer.
+        this.refuse(hex, 'self')
+        return answerRefusal(payload)
+      }
+      // A connector names the relay we are to pair through: never one that
+      // leads back to us, to itself or to a member (chat keys are no relays).
+      const via = relayKeyOf(payload)
+      if (via && (via.equals(own) || via.equals(remotePublicKey) || this.isMember(via))) {
+        this.refuse(hex, 'relay')
+        return answerRefusal(payload)
+      }
       if (allow && !allow(hex)) {
         this.refuse(hex, 'not-allowed')
         return answerRefusal(payload)
@@ -475,6 +493,12 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     this.emit('closed')
   }
 
+  /** Whether `key` is the chat key of a peer in the room now. */
+  private isMember(key: Buffer): boolean {
+    for (const peer of this.peers) if (peer.remotePublicKey.equals(key)) return true
+    return false
+  }
+
   private refuse(keyHex: string, reason: RefusalReason): void {
     this.refusedCount++
     this.emit('refused', keyHex, reason)
@@ -487,8 +511,9 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     }
     const peer = new PeerConnection(stream, this.opts)
     // The firewall already answered these with an error; should a stream
-    // still arrive (the allow file changed meanwhile), it gets nothing.
-    if (this.opts.allow && !this.opts.allow(peer.remoteKeyHex)) {
+    // still arrive (the allow file changed meanwhile), it gets nothing. Nor
+    // does one from our own key: we never join our own room.
+    if ((this.opts.allow && !this.opts.allow(peer.remoteKeyHex)) || peer.remotePublicKey.equals(this.keyPair.publicKey)) {
       stream.on('error', () => {})
       stream.destroy()
       return
@@ -553,6 +578,12 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
  * after the firewall). A silent drop would leave the dialer waiting ~8 s for
  * PEER_CONNECTION_FAILED, which reads like a dead listener.
  */
+/** The relay a connector's handshake asks us to pair through (hyperdht's relayThrough), if it names one. */
+function relayKeyOf(payload: HandshakePayload | null): Buffer | null {
+  const via = payload?.relayThrough as { publicKey?: unknown } | null | undefined
+  return via && Buffer.isBuffer(via.publicKey) ? via.publicKey : null
+}
+
 function answerRefusal(payload: HandshakePayload | null): boolean {
   if (!payload || typeof payload !== 'object') return true // cannot answer: drop
   payload.udx = null

@@ -57,7 +57,14 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
   room.on('drain', () => ui.drain())
   room.on('refused', (hex, reason) => {
     const max = words.maxPeers
-    const why = reason === 'full' ? `the room is full (${max} peer${max === 1 ? '' : 's'})` : 'not on the allow list'
+    const why =
+      reason === 'full'
+        ? `the room is full (${max} peer${max === 1 ? '' : 's'})`
+        : reason === 'self'
+          ? "it is this listener's own key (this listener never joins its own room)"
+          : reason === 'relay'
+            ? 'it asked to be relayed through this listener itself, through its own key or through a member (chat keys are never relays)'
+            : 'not on the allow list'
     const name = room.peerName(hex)
     ui.notice(`refused ${name} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${room.refusedCount}`)
   })
