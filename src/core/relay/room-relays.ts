@@ -96,6 +96,8 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
   add(key: Buffer): object {
     const member: Member = { key, hex: toHex(key), relay: null, timer: null, gone: false, refused: null }
     this.members.add(member)
+    // Its chat key was listed as someone's relay: the list must drop it now (see `relays`).
+    if ([...this.members].some((m) => m.relay?.equals(key))) this.schedulePublish()
     this.check(member, 0)
     return member
   }
