@@ -215,7 +215,7 @@ export type RelayEvent =
 interface PairingBase {
   type: 'pairing'
   text: string
-  /** Present (true) when it is shown loudly: a contact's key changed, a code was burned or contested. */
+  /** Present (true) when it is shown loudly: a contact's key changed, a code was burned, contested or held by strangers. */
   warning?: true
 }
 export interface PairingInviteEvent extends PairingBase {
@@ -260,6 +260,12 @@ export interface PairingContestedEvent extends PairingBase {
   nameplate: number
   otherKey: string
 }
+/** listen: strangers hold every rendezvous slot of the code: joiners are turned away for now. */
+export interface PairingBusyEvent extends PairingBase {
+  event: 'busy'
+  nameplate: number
+  slots: number
+}
 export interface PairingWrongCodeEvent extends PairingBase {
   event: 'wrong-code'
   nameplate: number
@@ -278,6 +284,7 @@ export type PairingEvent =
   | PairingInviterEvent
   | PairingKeyChangedEvent
   | PairingContestedEvent
+  | PairingBusyEvent
   | PairingWrongCodeEvent
   | PairingExpiredEvent
   | PairingReplacedEvent

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, HandshakePayload, HostPort, KeyPair, NoiseStream, Server } from 'hyperdht'
 import { ChatError } from '../errors.js'
 import { leaveNetwork } from '../dht/network.js'
+import { answerRefusal } from '../dht/refusal.js'
 import { Conversation, type SendResult } from '../peer/conversation.js'
 import { encodeLine, type Line } from '../peer/framing.js'
 import { Forwarder } from '../peer/forwarding.js'
@@ -570,22 +571,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   }
 }
 
-/**
- * Makes hyperdht answer a handshake it would otherwise drop: a payload
- * without a data channel (`udx`) gets an error reply (ERROR.ABORTED, which
- * the dialer sees at once as SERVER_ERROR) and no connection is set up
- * (hyperdht 6.32.0 to 6.34.0 lib/server.js compute the reply from the payload right
- * after the firewall). A silent drop would leave the dialer waiting ~8 s for
- * PEER_CONNECTION_FAILED, which reads like a dead listener.
- */
 /** The relay a connector's handshake asks us to pair through (hyperdht's relayThrough), if it names one. */
 function relayKeyOf(payload: HandshakePayload | null): Buffer | null {
   const via = payload?.relayThrough as { publicKey?: unknown } | null | undefined
   return via && Buffer.isBuffer(via.publicKey) ? via.publicKey : null
-}
-
-function answerRefusal(payload: HandshakePayload | null): boolean {
-  if (!payload || typeof payload !== 'object') return true // cannot answer: drop
-  payload.udx = null
-  return false
 }
