@@ -14,32 +14,43 @@ const net = useTestNetwork()
 
 /**
  * Resolves with the time `text` appears on `proc`'s stdout from now on. Only
- * new chunks are scanned: a flood puts megabytes on a member's stdout, and
- * searching all of it on every chunk would load the machine.
+ * new chunks are searched, as bytes.
  */
 function seenOn(proc: Proc, text: string, timeoutMs = 15_000): Promise<number> {
+  const wanted = Buffer.from(text)
   return new Promise((resolve, reject) => {
-    let tail = ''
-    const timer = setTimeout(() => {
+    let tail = Buffer.alloc(0)
+    const stop = () => {
+      clearTimeout(timer)
       proc.child.stdout.off('data', ondata)
+    }
+    const timer = setTimeout(() => {
+      stop()
       reject(new Error(`${JSON.stringify(text)} never reached the member\n--- its stderr ---\n${proc.stderr}`))
     }, timeoutMs)
     const ondata = (d: Buffer) => {
-      const s = tail + d.toString('utf8')
-      if (!s.includes(text)) {
-        tail = s.slice(-text.length)
-        return
-      }
-      clearTimeout(timer)
-      proc.child.stdout.off('data', ondata)
-      resolve(Date.now())
+      const s = tail.byteLength > 0 ? Buffer.concat([tail, d]) : d
+      if (s.includes(wanted)) {
+        stop()
+        resolve(Date.now())
+      } else tail = Buffer.from(s.subarray(Math.max(0, s.byteLength - wanted.byteLength)))
     }
     proc.child.stdout.on('data', ondata)
     void proc.exited.then(() => {
-      clearTimeout(timer)
+      stop()
       reject(new Error(`the member exited before ${JSON.stringify(text)} reached it\n--- its stderr ---\n${proc.stderr}`))
     })
   })
+}
+
+/**
+ * A flood puts tens of megabytes on a member's stdout: Proc stops keeping it
+ * (seenOn still sees it), so that collecting it does not load the machine
+ * the test measures on.
+ */
+function forgetStdout(proc: Proc): void {
+  proc.child.stdout.removeAllListeners('data')
+  proc.child.stdout.resume()
 }
 
 /** A p2pchat member of the room; resolves once the listener shows it joined, with the name the room gives it. */
@@ -80,6 +91,7 @@ describe('a room under a flooding member', () => {
     const { proc: listener, key } = await startListener(net.flag, ['--flood-grace', '4'], tempHome().env)
     const a = await member(listener, key)
     const b = await member(listener, key)
+    for (const p of [listener, a.proc, b.proc]) forgetStdout(p)
     const floodReached = seenOn(a.proc, '] flood line ')
     const aTold = seenOn(a.proc, ' not forwarded to you: sent faster than your connection could take them\n')
     const flooder = hostilePeer(net.flag, key, ['flood', '1024'])

@@ -9,8 +9,9 @@
  * Above it they wait in one small queue per sender; the queues share a
  * budget per receiver, and when it is exceeded the longest queue (the
  * fastest sender's) loses its newest lines, counted, whoever sent last. The
- * stream is refilled from the queues in turn, a quantum each, so one
- * sender's backlog delays nobody else's line by more than a quantum. The
+ * stream is refilled from the queues in turn, a quantum each, whenever it
+ * drains, so one sender's backlog delays nobody else's line by more than a
+ * quantum, and what waits stays here (fair, droppable), not in the stream. The
  * listener's own lines (and the room's notices) do not pass through here:
  * they are written at once, ahead of whatever waits.
  */
@@ -28,7 +29,11 @@ export const FORWARD_MARK_BYTES = 128 * 1024
 export const FORWARD_BUDGET_BYTES = 256 * 1024
 /** What one sender's turn writes at most (whole lines; at least one): a waiting line from another sender comes after at most this much. */
 const QUANTUM_BYTES = 16 * 1024
-/** While lines wait: how often to look again if no 'drain' came (what the transport takes is in two queues; only one says so). */
+/**
+ * While lines wait and the stream did not ask for 'drain' (it is over the
+ * mark because of the listener's own lines, or its transport's queue is
+ * full while the encrypted stream's is not): how often to look again.
+ */
 const PUMP_RETRY_MS = 10
 
 const NEWLINE = 0x0a
@@ -37,7 +42,8 @@ const NEWLINE = 0x0a
 export interface ForwardTarget {
   readonly queuedBytes: number
   readonly isClosed: boolean
-  sendBoundedRaw(data: Uint8Array): void
+  /** false: wait for 'drain' before writing more. */
+  sendBoundedRaw(data: Uint8Array): boolean
   on(event: 'drain', listener: () => void): unknown
   off(event: 'drain', listener: () => void): unknown
 }
@@ -130,9 +136,14 @@ export class Forwarder<S> {
   private waiting = 0
   private timer: NodeJS.Timeout | null = null
   private closed = false
+  /** The stream's last write asked us to wait for 'drain'. */
+  private blocked = false
   private readonly markBytes: number
   private readonly budgetBytes: number
-  private readonly onDrain = () => this.pump()
+  private readonly onDrain = () => {
+    this.blocked = false
+    this.pump()
+  }
 
   constructor(
     private readonly target: ForwardTarget,
@@ -152,8 +163,8 @@ export class Forwarder<S> {
   push(sender: S, data: Buffer): void {
     if (this.closed || this.target.isClosed || data.byteLength === 0) return
     // Nothing waits and there is room: straight in (the common case: no copy, no queue).
-    if (this.waiting === 0 && this.target.queuedBytes + data.byteLength <= this.markBytes) {
-      this.target.sendBoundedRaw(data)
+    if (this.waiting === 0 && !this.blocked && this.target.queuedBytes + data.byteLength <= this.markBytes) {
+      if (!this.target.sendBoundedRaw(data)) this.blocked = true
       return
     }
     let queue = this.queues.get(sender)
@@ -191,9 +202,12 @@ export class Forwarder<S> {
     for (const [sender, lines] of dropped) this.opts.onDropped(sender, lines)
   }
 
-  /** Moves waiting lines into the stream while it is under the mark, a quantum per sender in turn. */
+  /**
+   * Moves waiting lines into the stream, a quantum per sender in turn, while
+   * it is under the mark and takes more without asking for 'drain'.
+   */
   private pump(): void {
-    if (this.closed || this.waiting === 0) return
+    if (this.closed || this.waiting === 0 || this.blocked) return
     if (this.target.isClosed) return this.close()
     let room = this.markBytes - this.target.queuedBytes
     while (room > 0 && this.turns.length > 0) {
@@ -204,9 +218,14 @@ export class Forwarder<S> {
       this.waiting -= data.byteLength
       if (queue.bytes === 0) this.leaveTurns(sender)
       else this.turn++
-      this.target.sendBoundedRaw(data)
+      const more = this.target.sendBoundedRaw(data)
       if (this.target.isClosed) return this.close()
       room -= data.byteLength
+      if (!more) {
+        // 'drain' calls again.
+        this.blocked = true
+        return
+      }
     }
     if (this.waiting > 0 && !this.timer) {
       this.timer = setTimeout(() => {

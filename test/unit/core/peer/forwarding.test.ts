@@ -8,10 +8,13 @@ class Receiver extends EventEmitter {
   isClosed = false
   written: Buffer[] = []
   maxQueued = 0
-  sendBoundedRaw(data: Uint8Array): void {
+  /** Like a stream's high-water mark: past it, write() asks for 'drain' (Infinity: never). */
+  highWaterMark = Infinity
+  sendBoundedRaw(data: Uint8Array): boolean {
     this.written.push(Buffer.from(data))
     this.queuedBytes += data.byteLength
     this.maxQueued = Math.max(this.maxQueued, this.queuedBytes)
+    return this.queuedBytes < this.highWaterMark
   }
   /** The transport took everything: the stream drains. */
   take(): void {
@@ -96,6 +99,21 @@ describe('Forwarder (a room member\'s forwarded lines)', () => {
     expect(forwarder.waitingBytes).toBe(0)
     expect(receiver.text().split('\n').filter(Boolean).map((l) => l.split(' ')[0])).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8', 'a9'])
     expect(dropped.get('a')).toBe(20)
+  })
+
+  it('stops when the stream asks for drain, and goes on at its drain, however far under the mark', () => {
+    const { receiver, forwarder, dropped } = setup(100_000, 100_000)
+    receiver.highWaterMark = 1000
+    for (let i = 0; i < 10; i++) forwarder.push('a', lines('a', i * 5, 5, 100))
+    // The first batch filled the stream to its high-water mark: the rest waits here, in order.
+    expect(receiver.written).toHaveLength(2)
+    expect(forwarder.waitingBytes).toBe(4000)
+    receiver.take()
+    expect(receiver.written.length).toBeGreaterThan(2)
+    while (forwarder.waitingBytes > 0) receiver.take()
+    const numbers = receiver.text().split('\n').filter(Boolean).map((l) => Number(l.slice(1, l.indexOf(' '))))
+    expect(numbers).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect(dropped.size).toBe(0)
   })
 
   it('forgets everything when the receiver closes', () => {
