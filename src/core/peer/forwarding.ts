@@ -108,6 +108,11 @@ class SenderQueue {
       if (start === 0) this.items.pop()
       else this.items[last] = item.subarray(0, start)
     }
+    // What is left of a cut item is copied: a view would keep the whole batch (up to the sender's burst) in memory.
+    const last = this.items.length - 1
+    if (dropped > 0 && last >= this.head && this.items[last]!.buffer.byteLength > this.items[last]!.byteLength * 2) {
+      this.items[last] = Buffer.from(this.items[last]!)
+    }
     this.bytes -= dropped
     this.compact()
     return { bytes: dropped, lines }
