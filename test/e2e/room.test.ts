@@ -14,21 +14,24 @@ const net = useTestNetwork()
 
 /**
  * Resolves with the time `text` appears on `proc`'s stdout from now on. Only
- * new chunks are searched, as bytes.
+ * new chunks are searched, as bytes: `text` must not rely on what came
+ * before (a newline ending the previous line may be in an earlier chunk).
  */
 function seenOn(proc: Proc, text: string, timeoutMs = 15_000): Promise<number> {
   const wanted = Buffer.from(text)
   return new Promise((resolve, reject) => {
     let tail = Buffer.alloc(0)
+    let seen = 0
     const stop = () => {
       clearTimeout(timer)
       proc.child.stdout.off('data', ondata)
     }
     const timer = setTimeout(() => {
       stop()
-      reject(new Error(`${JSON.stringify(text)} never reached the member\n--- its stderr ---\n${proc.stderr}`))
+      reject(new Error(`${JSON.stringify(text)} never reached the member (${seen} bytes came on its stdout meanwhile, ending ${JSON.stringify(tail.toString().slice(-80))})\n--- its stderr ---\n${proc.stderr}`))
     }, timeoutMs)
     const ondata = (d: Buffer) => {
+      seen += d.byteLength
       const s = tail.byteLength > 0 ? Buffer.concat([tail, d]) : d
       if (s.includes(wanted)) {
         stop()
@@ -101,12 +104,12 @@ describe('a room under a flooding member', () => {
     // In the middle of the flood: the sender is over its rate limit by now.
     await listener.waitFor(/is sending too fast: over its rate limit, \d+ lines? dropped/)
 
-    const fromHost = seenOn(a.proc, '\nfrom the host during the flood\n')
+    const fromHost = seenOn(a.proc, 'from the host during the flood\n')
     const typed = Date.now()
     listener.write('from the host during the flood\n')
     expect((await fromHost) - typed).toBeLessThan(1000)
 
-    const fromB = seenOn(a.proc, `\n[${b.name}] from b during the flood\n`)
+    const fromB = seenOn(a.proc, `[${b.name}] from b during the flood\n`)
     b.proc.write('from b during the flood\n')
     await fromB
 
@@ -120,8 +123,8 @@ describe('a room under a flooding member', () => {
     expect(b.proc.child.exitCode).toBeNull()
 
     // After the flood, the room works as before for both.
-    const afterA = seenOn(a.proc, '\nafter the flood\n')
-    const afterB = seenOn(b.proc, '\nafter the flood\n')
+    const afterA = seenOn(a.proc, 'after the flood\n')
+    const afterB = seenOn(b.proc, 'after the flood\n')
     listener.write('after the flood\n')
     await Promise.all([afterA, afterB])
   }, 60_000)
