@@ -98,7 +98,8 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
         timeoutMs: opts.timeout * 1000,
         reconnect: Boolean(opts.reconnect),
         relays,
-        roomRelays: () => findRoomRelays(dht, peerKey),
+        // Never our own keys, whatever the list says (see findRoomRelays).
+        roomRelays: () => findRoomRelays(dht, peerKey, [identity.publicKey, ...(memberRelay?.relayKey ? [memberRelay.relayKey] : [])]),
         relayName: (hex) => (connector.isVolunteer(hex) ? VOLUNTEER_RELAY_NAME : null),
         nameOf: (hex) => contacts.displayName(hex),
         joined,

@@ -190,6 +190,14 @@ export interface RelayVolunteerGoneEvent extends RelayBase {
   name: string
   relayKey: string
 }
+/** listen: a member's record names a relay that is never listed. */
+export interface RelayRecordRefusedEvent extends RelayBase {
+  event: 'record-refused'
+  key: string
+  name: string
+  relayKey: string
+  reason: 'listener' | 'member' | 'taken'
+}
 export type RelayEvent =
   | RelayVolunteeringEvent
   | RelayDeclinedEvent
@@ -200,13 +208,14 @@ export type RelayEvent =
   | RelayCutEvent
   | RelayVolunteerEvent
   | RelayVolunteerGoneEvent
+  | RelayRecordRefusedEvent
 
 // ---- pairing: invite codes, and contacts learnt by pairing
 
 interface PairingBase {
   type: 'pairing'
   text: string
-  /** Present (true) when it is shown loudly: a contact's key changed, a code was burned or contested. */
+  /** Present (true) when it is shown loudly: a contact's key changed, a code was burned, contested or held by strangers. */
   warning?: true
 }
 export interface PairingInviteEvent extends PairingBase {
@@ -251,6 +260,12 @@ export interface PairingContestedEvent extends PairingBase {
   nameplate: number
   otherKey: string
 }
+/** listen: strangers hold every rendezvous slot of the code: joiners are turned away for now. */
+export interface PairingBusyEvent extends PairingBase {
+  event: 'busy'
+  nameplate: number
+  slots: number
+}
 export interface PairingWrongCodeEvent extends PairingBase {
   event: 'wrong-code'
   nameplate: number
@@ -269,6 +284,7 @@ export type PairingEvent =
   | PairingInviterEvent
   | PairingKeyChangedEvent
   | PairingContestedEvent
+  | PairingBusyEvent
   | PairingWrongCodeEvent
   | PairingExpiredEvent
   | PairingReplacedEvent

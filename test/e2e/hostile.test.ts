@@ -138,6 +138,19 @@ describe('hostile peers', () => {
     await proc.waitUntil(() => count(' left') >= joined, 'every peer to be shown as left', 20_000)
   }, 90_000)
 
+  it('a peer asking to be relayed through the listener itself is refused at once: the listener never dials itself, never joins its own room', async () => {
+    const { proc, key } = await listener()
+    const peer = hostilePeer(net.flag, key, ['--relay-through', key, 'stdin'])
+    await proc.waitFor(/refused [0-9a-f]{8} \([0-9a-f]{64}\) at \S+: it asked to be relayed through this listener itself, through its own key or through a member \(chat keys are never relays\); refused so far: 1\n/)
+    // Answered with an error, not silence.
+    await peer.waitFor(/error \S+/)
+    expect(peer.stderr).not.toContain('open')
+    expect(proc.stderr).not.toContain(`joined (${key})`)
+    expect(proc.stderr).not.toContain(' joined (')
+    await assertServing(proc, key)
+    expect(proc.stderr).not.toContain(`joined (${key})`)
+  })
+
   it('a peer that never reads does not delay the others', async () => {
     const { proc, key } = await listener()
     const stuck = hostilePeer(net.flag, key, ['stdin', '--no-read'])

@@ -3,7 +3,8 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat, type Proc, jsonEvents, type JsonEvent } from '../helpers/proc.js'
+import { fileURLToPath } from 'node:url'
+import { p2pchat, Proc, jsonEvents, type JsonEvent } from '../helpers/proc.js'
 import { PtyProc } from '../helpers/pty.js'
 
 // Invite codes and pairing (issue 12) through the built CLI: `listen --invite` prints a code,
@@ -11,6 +12,7 @@ import { PtyProc } from '../helpers/pty.js'
 // each side saves the other as a contact, and next time `connect NAME` just works.
 
 const net = useTestNetwork()
+const HOLDER = fileURLToPath(new URL('../fixtures/rendezvous-holder.mjs', import.meta.url))
 const CODE = /invite code: (\d+-[a-z]+-[a-z]+-[a-z]+) /
 
 type Event = JsonEvent
@@ -103,6 +105,36 @@ describe('invite codes', () => {
     expect((await late.exit()).code).toBe(12)
     expect(late.stderr).toContain(`p2pchat: no open invite with number ${code.split('-')[0]}: it expired, was used up or burned`)
   }, 30_000)
+
+  it('strangers holding every rendezvous slot: the inviter is told, with how to get a fresh code; a joiner meanwhile exits 12 (nothing sent, retry is safe), and once the slots are free the same code pairs', async () => {
+    const { proc: listener, code } = await inviter()
+    const nameplate = code.split('-')[0]!
+    // Eight connections that never send HELLO: every slot held.
+    const holder = new Proc(process.execPath, [HOLDER, net.flag, nameplate, '8'])
+    await holder.waitFor('held 8')
+    const jhome = tempHome()
+    const started = Date.now()
+    const joiner = p2pchat(['connect', code, '--name', 'bob', '--bootstrap', net.flag], jhome.env)
+    expect((await joiner.exit(20_000)).code).toBe(12)
+    const took = Date.now() - started
+    expect(joiner.stderr.split('\n').filter((l) => l.startsWith('p2pchat:'))).toEqual([
+      `p2pchat: the invite with number ${nameplate} is announced but its inviter turned the connection away (busy with other attempts, or the code just ended); nothing was sent, so trying again in a minute is safe`
+    ])
+    await listener.waitFor(
+      `WARNING: invite code ${nameplate}-…: strangers hold all 8 of its rendezvous slots, so joiners are turned away for now (they are told that nothing was sent and they may retry); if it goes on, give out a fresh code: run listen --invite again\n`
+    )
+    // Answered, not dropped: no 8 s wait for an inviter that looks gone.
+    expect(took).toBeLessThan(5000)
+    expect(contactsOf(jhome)).toEqual({})
+
+    // The strangers leave: the code was never burned, and pairs.
+    holder.kill('SIGTERM')
+    expect((await holder.exit()).code).toBe(0)
+    const again = p2pchat(['connect', code, '--name', 'bob', '--bootstrap', net.flag], jhome.env)
+    again.end('paired after all\n')
+    expect((await again.exit(20_000)).code, again.stderr).toBe(0)
+    await listener.waitFor('paired after all\n', 'stdout')
+  }, 60_000)
 
   it('a changed key is flagged on both sides and never saved over the contact (--json on the inviter)', async () => {
     const lhome = tempHome()

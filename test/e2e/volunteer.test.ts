@@ -2,6 +2,10 @@ import crypto from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import DHT from 'hyperdht'
+import { joinNetwork } from '../../src/core/dht/network.js'
+import { encodeRoomRelays } from '../../src/core/relay/records.js'
+import { findRoomRelays } from '../../src/core/relay/room-relays.js'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
 import { p2pchat, Proc } from '../helpers/proc.js'
@@ -9,6 +13,7 @@ import { PtyProc } from '../helpers/pty.js'
 
 const net = useTestNetwork()
 const RELAY_PAIR = fileURLToPath(new URL('../fixtures/relay-pair.mjs', import.meta.url))
+const RECORD_MEMBER = fileURLToPath(new URL('../fixtures/record-member.mjs', import.meta.url))
 
 // Room members relay for newcomers (issue 11). On loopback every pair can
 // connect directly, so relaying through a volunteer proper is proven in the
@@ -24,6 +29,24 @@ async function roomWithVolunteer(memberArgs: string[] = []) {
   const member = p2pchat(['connect', key, '--bootstrap', net.flag, ...memberArgs], tempHome().env)
   await member.waitFor(`connected to ${key}`)
   return { listener, key, member, listenerIdentity: path.join(listenerHome.env.XDG_CONFIG_HOME!, 'p2pchat', 'identity.json') }
+}
+
+/** A raw hyperdht member whose signed record offers `relay` ('listener', 'self' or a key) as its relay for the room. */
+function recordMember(listenerKey: string, relay: string, serve = false): Proc {
+  return new Proc(process.execPath, [RECORD_MEMBER, net.flag, listenerKey, relay, ...(serve ? ['--serve'] : [])])
+}
+
+/** The relays a listener's signed list names, as stored on the DHT (read raw: version, count, keys). */
+async function publishedList(listenerKey: string): Promise<string[]> {
+  const dht = await joinNetwork({ bootstrap: net.bootstrap, host: '127.0.0.1' })
+  try {
+    const record = await dht.mutableGet(Buffer.from(listenerKey, 'hex'), { latest: true })
+    if (!record) return []
+    const value = record.value
+    return Array.from({ length: value[1]! }, (_, i) => value.subarray(2 + 32 * i, 2 + 32 * (i + 1)).toString('hex'))
+  } finally {
+    await dht.destroy()
+  }
 }
 
 function pairAttempt(relayKey: string, token: string, initiator: boolean, identity?: string): Proc {
@@ -110,4 +133,48 @@ describe('room members volunteer as relays', () => {
     await member.waitFor("its pair did not include this room's listener")
     expect(member.stderr.match(/(?<!stopped )relaying for /g)).toHaveLength(1)
   }, 60_000)
+
+  it('a member whose record offers the listener itself, or its own chat key, as its relay is never listed: the listener lists only real volunteers, never dials itself, never joins its own room', async () => {
+    const { listener, key, member } = await roomWithVolunteer()
+    const memberKey = (await listener.waitFor(/\S+ joined \(([0-9a-f]{64})\)/))[1]!
+    const offersListener = recordMember(key, 'listener')
+    const offersItself = recordMember(key, 'self', true)
+    await offersListener.waitFor('open')
+    await offersItself.waitFor('open')
+    const itselfKey = (await offersItself.waitFor(/stored ([0-9a-f]{64})/))[1]!
+    // A real volunteer, listed after the two records were read (1 s after each joined, and again later).
+    const relayKey = (await member.waitFor(/volunteering as a relay for this room \(relay ([0-9a-f]{64})\)/, 'stderr', 20_000))[1]!
+    await listener.waitFor(`(${memberKey.slice(0, 8)}) volunteers as a relay for this room (relay ${relayKey.slice(0, 8)})`, 'stderr', 30_000)
+    let list: string[] = []
+    for (let tries = 0; tries < 20 && !list.includes(relayKey); tries++) {
+      list = await publishedList(key)
+      if (!list.includes(relayKey)) await new Promise((r) => setTimeout(r, 500))
+    }
+    expect(list).toEqual([relayKey])
+    expect(listener.stderr).not.toContain(`joined (${key})`)
+    expect(listener.stderr).not.toMatch(new RegExp(`volunteers as a relay for this room \\(relay (${key.slice(0, 8)}|${itselfKey.slice(0, 8)})\\)`))
+    // Said, once each.
+    await listener.waitFor(`offers ${key.slice(0, 8)} as its relay, which is this listener's own key: not listed for newcomers`)
+    await listener.waitFor(`offers ${itselfKey.slice(0, 8)} as its relay, which is a room member's chat key, not a relay: not listed for newcomers`)
+    expect(listener.stderr.split(`offers ${key.slice(0, 8)} as its relay`)).toHaveLength(2)
+  }, 60_000)
+
+  it("a newcomer reading a listener's list dials each relay once, and never the listener, itself or its own relay, whatever the list names", async () => {
+    const writer = await joinNetwork({ bootstrap: net.bootstrap, host: '127.0.0.1' })
+    const reader = await joinNetwork({ bootstrap: net.bootstrap, host: '127.0.0.1' })
+    try {
+      const listener = DHT.keyPair()
+      const me = DHT.keyPair().publicKey
+      const myRelay = DHT.keyPair().publicKey
+      const relay = DHT.keyPair().publicKey
+      const other = DHT.keyPair().publicKey
+      // A hostile (or broken) list, signed by the listener's key as any list is.
+      await writer.mutablePut(listener, encodeRoomRelays([listener.publicKey, relay, me, relay, myRelay, other]), { seq: Date.now() })
+      const found = await findRoomRelays(reader, listener.publicKey, [me, myRelay])
+      expect(found.map((k) => k.toString('hex'))).toEqual([relay.toString('hex'), other.toString('hex')])
+    } finally {
+      await Promise.all([writer.destroy(), reader.destroy()])
+    }
+  })
 })
+

@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type DHT from 'hyperdht'
-import type { KeyPair, NoiseStream, Server } from 'hyperdht'
+import type { HandshakePayload, KeyPair, NoiseStream, Server } from 'hyperdht'
 import sodium from 'sodium-native'
+import { answerRefusal } from '../dht/refusal.js'
 import { ChatError } from '../errors.js'
 import { generateIdentity } from '../store/identity.js'
 import { newInviteCode, type InviteCode } from './code.js'
@@ -28,8 +29,8 @@ import {
 
 /** Default lifetime of a code (listen --invite-expires). */
 export const INVITE_DEFAULT_EXPIRES_MS = 10 * 60_000
-/** Rendezvous runs at once, per code: a bound on what strangers can make the inviter do. */
-const MAX_RUNS = 8
+/** Rendezvous runs at once, per code (its slots): a bound on what strangers can make the inviter do. */
+export const MAX_RUNS = 8
 /** A rendezvous run that takes longer is dropped (no guess is consumed: nothing was confirmed). */
 const RUN_TIMEOUT_MS = 20_000
 /** An announcement lives ~20 min on DHT nodes: renewed well before, while the code is open. */
@@ -47,7 +48,11 @@ export interface InvitationEvents {
   'wrong-code': []
   /** Someone else announces this code's number (a squatter): joiners who see two refuse to guess. Once per key. */
   contested: [otherKey: Buffer]
-  /** Strangers hold every rendezvous slot: further attempts are turned away for now (once per burst). */
+  /**
+   * Strangers hold every rendezvous slot (MAX_RUNS): joiners are turned
+   * away (answered at once, told nothing was sent) until a slot is free.
+   * Once per burst: again only after every slot was free.
+   */
   busy: []
   /** The code is no longer open (its rendezvous key is unannounced). */
   ended: [reason: InvitationEnd]
@@ -121,8 +126,7 @@ export class Invitation extends EventEmitter<InvitationEvents> {
   private async listen(): Promise<void> {
     const server = this.dht.createServer(
       {
-        // Bounded work for strangers: a few runs at a time, none once the code is spent.
-        firewall: () => this.endedWith !== null || this.runs >= MAX_RUNS,
+        firewall: (_key: Buffer, payload: HandshakePayload | null) => this.turnsAway(payload),
         relayThrough: this.opts.relayThrough?.length ? this.opts.relayThrough : null
       },
       (socket) => this.serve(socket)
@@ -158,12 +162,29 @@ export class Invitation extends EventEmitter<InvitationEvents> {
     }
   }
 
+  /**
+   * The rendezvous firewall: bounded work for strangers, a few runs at a
+   * time and none once the code is spent. Whoever is turned away is
+   * answered at once (see answerRefusal), never left to time out, and when
+   * it is because every slot is held, the inviter is told (see 'busy').
+   */
+  private turnsAway(payload: HandshakePayload | null): boolean {
+    if (this.endedWith === null && this.runs < MAX_RUNS) return false
+    if (this.endedWith === null) this.full()
+    return answerRefusal(payload)
+  }
+
+  /** Every slot is held: said once per burst (until the runs are all over). */
+  private full(): void {
+    if (!this.saidBusy) this.emit('busy')
+    this.saidBusy = true
+  }
+
   private serve(socket: NoiseStream): void {
     socket.on('error', () => {})
     // The firewall runs before hole punching, so a burst of handshakes can pass it together: the hard bound is here.
     if (this.runs >= MAX_RUNS) {
-      if (!this.saidBusy) this.emit('busy')
-      this.saidBusy = true
+      this.full()
       socket.destroy()
       return
     }

@@ -119,11 +119,15 @@ export async function redeemInvite(dht: DHT, code: InviteCode, opts: RedeemOptio
         // The words went out: the inviter may have judged them (paired with us, or burned the code).
         return fail(ChatError.inviteFailedAfterWords(e, code.nameplate))
       }
-      // Announced, but it turned us away or is gone: nothing was sent, so trying again is safe.
-      fail(e.code === 'PEER_NOT_FOUND' || e.code === 'PEER_CONNECTION_FAILED' ? ChatError.inviteTurnedAway(code.nameplate) : e)
+      // Announced, but it turned us away (an error reply: every slot busy, or the code just
+      // ended) or is gone: nothing was sent, so trying again is safe.
+      fail(TURNED_AWAY.has(e.code) ? ChatError.inviteTurnedAway(code.nameplate) : e)
     })
   })
 }
+
+/** hyperdht's errors for a rendezvous that is announced but took no connection from us. */
+const TURNED_AWAY = new Set(['PEER_NOT_FOUND', 'PEER_CONNECTION_FAILED', 'SERVER_ERROR'])
 
 async function withTimeout<T>(work: Promise<T>, ms: number, error: () => ChatError): Promise<T> {
   let timer: NodeJS.Timeout | undefined

@@ -353,15 +353,20 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.sendBoundedRaw(encodeLine(message))
   }
 
-  /** sendBounded() for bytes that are already line-terminated. */
-  sendBoundedRaw(data: Uint8Array): void {
-    if (this.closed || this.stream.destroyed) return
+  /**
+   * sendBounded() for bytes that are already line-terminated. Returns the
+   * stream's write(): false when a writer with more should wait for 'drain'
+   * (also when the peer is closed or was just dropped).
+   */
+  sendBoundedRaw(data: Uint8Array): boolean {
+    if (this.closed || this.stream.destroyed) return false
     if (this.queuedBytes + data.byteLength > this.maxQueueBytes) {
       this.destroy(ChatError.tooSlow(this.maxQueueBytes))
-      return
+      return false
     }
-    this.stream.write(data)
+    const more = this.stream.write(data)
     if (this.backlogged) this.watchStall()
+    return more
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Line } from './framing.js'
+import { DEFAULT_MAX_LINE_BYTES, completeUtf8Length, type Line } from './framing.js'
 
 /*
  * The room's plain-text lines toward peers. A listener forwards each
@@ -9,9 +9,28 @@ import type { Line } from './framing.js'
 /** Most names listed in the "who is in the room" line sent to a new peer. */
 const ROOM_NAMES_SHOWN = 10
 
-/** What goes before each forwarded line: its sender. */
+/**
+ * The longest name a room puts before a forwarded line, in bytes: a contact
+ * name (or a name offered by invite) is at most 32 ASCII characters, a short
+ * key 8 (see store/contacts.ts).
+ */
+export const MAX_ROOM_NAME_BYTES = 32
+/** The most a listener adds to a member's line when it forwards it: `[name] `. */
+export const MAX_SENDER_PREFIX_BYTES = MAX_ROOM_NAME_BYTES + 3
+/**
+ * The longest line a room member receives: the longest line a member may
+ * send (DEFAULT_MAX_LINE_BYTES, what the listener keeps of it) with its
+ * sender's prefix. A member's decoder takes this much, so a line within the
+ * limit reaches every member whole.
+ */
+export const ROOM_LINE_MAX_BYTES = DEFAULT_MAX_LINE_BYTES + MAX_SENDER_PREFIX_BYTES
+
+/** What goes before each forwarded line: its sender (never more than MAX_SENDER_PREFIX_BYTES). */
 export function senderPrefix(name: string): string {
-  return `[${name}] `
+  let bytes = Buffer.from(name)
+  // Names are validated where they come from; should a longer one ever get here, it is cut, not the line.
+  if (bytes.byteLength > MAX_ROOM_NAME_BYTES) bytes = bytes.subarray(0, completeUtf8Length(bytes.subarray(0, MAX_ROOM_NAME_BYTES)))
+  return `[${bytes.toString()}] `
 }
 
 export function joinedLine(name: string): string {
@@ -20,6 +39,11 @@ export function joinedLine(name: string): string {
 
 export function leftLine(name: string): string {
   return `* ${name} left`
+}
+
+/** Said to a member for whom another's lines were dropped: they came faster than it could take them. */
+export function notForwardedLine(name: string, lines: number): string {
+  return `* ${lines} line${lines === 1 ? '' : 's'} from ${name} ${lines === 1 ? 'was' : 'were'} not forwarded to you: sent faster than your connection could take them`
 }
 
 /** Said to a peer turned away from a full room, before its connection is closed. */

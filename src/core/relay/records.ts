@@ -36,6 +36,25 @@ export function decodeRoomRelays(value: Buffer): Buffer[] {
   return out
 }
 
+/**
+ * The relays of a list read from the network that may be dialled: each
+ * once, in order, and none of `forbidden` (the reader's own key, the
+ * listener's, members' chat keys: dialling one of those as a relay would
+ * make the reader connect to itself, or to a chat identity, never to a
+ * volunteer's relay, which runs on a key of its own).
+ */
+export function acceptableRelays(relays: Buffer[], forbidden: Buffer[]): Buffer[] {
+  const seen = new Set(forbidden.map((k) => k.toString('hex')))
+  const out: Buffer[] = []
+  for (const relay of relays) {
+    const hex = relay.toString('hex')
+    if (relay.byteLength !== KEY_BYTES || seen.has(hex)) continue
+    seen.add(hex)
+    out.push(relay)
+  }
+  return out
+}
+
 let lastSeq = 0
 /** A record's sequence number: the clock in ms, always growing, so a newer record replaces an older one (also across restarts). */
 export function nextSeq(now: number): number {

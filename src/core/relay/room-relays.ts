@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { toHex } from '../store/keys.js'
 import { RelayLinks, randomPunchPauseLeft } from './link.js'
-import { decodeMemberRecord, decodeRoomRelays, encodeRoomRelays, MAX_ROOM_RELAYS, nextSeq } from './records.js'
+import { acceptableRelays, decodeMemberRecord, decodeRoomRelays, encodeRoomRelays, MAX_ROOM_RELAYS, nextSeq } from './records.js'
 
 /** When a listener looks for a new member's record (ms after it joined), then every LISTENER_RECHECK_MS. */
 const MEMBER_RECORD_CHECKS_MS = [1000, 3000, 6000, 10_000, 20_000, 40_000]
@@ -16,9 +16,18 @@ const LINK_IDLE_CLOSE_MS = 30_000
 /** How long a newcomer waits for the listener's list. */
 const FIND_TIMEOUT_MS = 10_000
 
+/** Why a member's record was not listed (see RoomRelays.mayList). */
+export type RecordRefusal = 'listener' | 'member' | 'taken'
+
 export interface RoomRelaysEvents {
   /** A connected member volunteers: its relay `relayKey` (hex) is in the room's list now. */
   volunteer: [memberKey: string, relayKey: string]
+  /**
+   * A member's record names a relay that may not be listed: this listener's
+   * own key, a member's chat key (its own or another's), or a relay another
+   * member already volunteers. Said once per member and relay.
+   */
+  'record-refused': [memberKey: string, relayKey: string, reason: RecordRefusal]
   /** A volunteer left: its relay is out of the list. */
   'volunteer-gone': [memberKey: string, relayKey: string]
 }
@@ -29,6 +38,8 @@ interface Member {
   relay: Buffer | null
   timer: NodeJS.Timeout | null
   gone: boolean
+  /** The last relay refused for it (hex): a refusal is said once, however often the record is read. */
+  refused: string | null
 }
 
 /**
@@ -83,8 +94,10 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
 
   /** A member joined: look for its record. Returns the handle to pass to remove(). */
   add(key: Buffer): object {
-    const member: Member = { key, hex: toHex(key), relay: null, timer: null, gone: false }
+    const member: Member = { key, hex: toHex(key), relay: null, timer: null, gone: false, refused: null }
     this.members.add(member)
+    // Its chat key was listed as someone's relay: the list must drop it now (see `relays`).
+    if ([...this.members].some((m) => m.relay?.equals(key))) this.schedulePublish()
     this.check(member, 0)
     return member
   }
@@ -108,15 +121,30 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
     return null
   }
 
+  /**
+   * The room's list as it is stored: each relay once, and never this
+   * listener's key or a member's chat key (checked again here: a member can
+   * join after its key was listed as someone's relay).
+   */
   get relays(): Buffer[] {
-    const seen = new Set<string>()
-    const out: Buffer[] = []
+    const listed: Buffer[] = []
+    for (const m of this.members) if (m.relay) listed.push(m.relay)
+    return acceptableRelays(listed, this.forbidden()).slice(0, MAX_ROOM_RELAYS)
+  }
+
+  /** Keys that are never a relay of this room: ours and every member's chat key. */
+  private forbidden(): Buffer[] {
+    return [this.keyPair.publicKey, ...[...this.members].map((m) => m.key)]
+  }
+
+  /** Whether `member`'s record may list `relay`; null when it may, else why not. */
+  private mayList(relay: Buffer, member: Member): RecordRefusal | null {
+    if (relay.equals(this.keyPair.publicKey)) return 'listener'
     for (const m of this.members) {
-      if (!m.relay || seen.has(toHex(m.relay))) continue
-      seen.add(toHex(m.relay))
-      out.push(m.relay)
+      if (relay.equals(m.key)) return 'member'
+      if (m !== member && m.relay?.equals(relay)) return 'taken'
     }
-    return out.slice(0, MAX_ROOM_RELAYS)
+    return null
   }
 
   private check(member: Member, attempt: number): void {
@@ -136,14 +164,28 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
     if (member.gone || this.closed || !record) return false
     const decoded = decodeMemberRecord(record.value)
     if (!decoded || !decoded.listener.equals(this.keyPair.publicKey)) return false
+    // Read from the network: a relay that would have us dial ourselves or a chat identity is not listed.
+    if (!this.acceptable(decoded.relay, member)) return false
     // A record outlives the process that wrote it: list only a relay that is announced now.
     if (!(await this.announced(decoded.relay)) || member.gone || this.closed) return false
     // And one we can reach: open the link newcomers' connections will share.
     if (!(await this.link(decoded.relay, member))) return false
+    // Checked again: another member may have claimed it, or joined with it as its key, meanwhile.
+    if (!this.acceptable(decoded.relay, member)) return false
     member.relay = Buffer.from(decoded.relay)
     this.emit('volunteer', member.hex, toHex(member.relay))
     this.schedulePublish()
     return true
+  }
+
+  /** mayList(), said once per member and relay when it refuses. */
+  private acceptable(relay: Buffer, member: Member): boolean {
+    const refusal = this.mayList(relay, member)
+    if (refusal === null) return true
+    const hex = toHex(relay)
+    if (member.refused !== hex) this.emit('record-refused', member.hex, hex, refusal)
+    member.refused = hex
+    return false
   }
 
   /**
@@ -240,13 +282,18 @@ export class RoomRelays extends EventEmitter<RoomRelaysEvents> {
   }
 }
 
-/** The relays a listener lists for its room (none when it lists none, or in time). */
-export async function findRoomRelays(dht: DHT, listener: Buffer, timeoutMs = FIND_TIMEOUT_MS): Promise<Buffer[]> {
+/**
+ * The relays a listener lists for its room (none when it lists none, or in
+ * time): each once, and never the listener's key or one of `ownKeys` (the
+ * reader's chat key, its own volunteer relay's), which a hostile or broken
+ * list could name: dialling through them would only lead back to the reader.
+ */
+export async function findRoomRelays(dht: DHT, listener: Buffer, ownKeys: Buffer[], timeoutMs = FIND_TIMEOUT_MS): Promise<Buffer[]> {
   let timer: NodeJS.Timeout | undefined
   const record = await Promise.race([
     dht.mutableGet(listener, { latest: true }).catch(() => null),
     new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)))
   ])
   clearTimeout(timer)
-  return record ? decodeRoomRelays(record.value) : []
+  return record ? acceptableRelays(decodeRoomRelays(record.value), [listener, ...ownKeys]) : []
 }

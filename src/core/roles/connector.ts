@@ -4,6 +4,7 @@ import { Backoff } from './backoff.js'
 import { Conversation, type SendResult } from '../peer/conversation.js'
 import { ChatError, EXIT, explainHolepunchFailure, fromDhtError, relayCouldHelp, relayPairingFailed } from '../errors.js'
 import type { Line } from '../peer/framing.js'
+import { ROOM_LINE_MAX_BYTES } from '../peer/room-lines.js'
 import { toHex } from '../store/keys.js'
 import { watchLanPings } from '../dht/lan-pings.js'
 import { watchRelayPairings } from '../relay/paths.js'
@@ -243,6 +244,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       keyPair: this.opts.keyPair,
       timeoutMs: this.opts.timeoutMs,
       idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      // A listener's room forwards other members' lines with a `[name] ` prefix: a maximal line arrives whole.
+      maxLineBytes: ROOM_LINE_MAX_BYTES,
       nameOf: this.opts.nameOf,
       relayName: this.opts.relayName,
       relayThrough: relay ? [relay] : undefined

@@ -2,14 +2,18 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, HandshakePayload, HostPort, KeyPair, NoiseStream, Server } from 'hyperdht'
 import { ChatError } from '../errors.js'
 import { leaveNetwork } from '../dht/network.js'
+import { answerRefusal } from '../dht/refusal.js'
 import { Conversation, type SendResult } from '../peer/conversation.js'
 import { encodeLine, type Line } from '../peer/framing.js'
+import { Forwarder } from '../peer/forwarding.js'
+import { joinedLine, leftLine, notForwardedLine, prefixLines, roomFullLine, roomLine, senderPrefix } from '../peer/room-lines.js'
 import { watchRelayPairings } from '../relay/paths.js'
-import { joinedLine, leftLine, prefixLines, roomFullLine, roomLine, senderPrefix } from '../peer/room-lines.js'
 import { toHex } from '../store/keys.js'
 import { DEFAULT_IDLE_TIMEOUT_MS, PeerConnection, type PeerInfo, type PeerOptions } from '../peer/connection.js'
 
 const FULL_ROOM_LINGER_MS = 2000
+/** A member for whom forwarded lines were dropped is told so in the room, at most this often. */
+export const NOT_FORWARDED_NOTICE_MS = 5000
 /** The whole probe for another live listener on our key (see probe()). */
 export const PROBE_TIMEOUT_MS = 15_000
 /**
@@ -29,7 +33,12 @@ export const ANNOUNCE_CHECK_MS = 30_000
  */
 export const ADDRESS_CHECK_MS = 2000
 
-export type RefusalReason = 'not-allowed' | 'full'
+/**
+ * Why a connection was turned away: not on the allow list, the room is
+ * full, it came from our own key, or it asked us to pair through a relay
+ * that is our own key, its own, or a member's.
+ */
+export type RefusalReason = 'not-allowed' | 'full' | 'self' | 'relay'
 
 /** What became of a line for one peer: sent, or no peer (or more than one) matched the name given. */
 export type SendToResult = SendResult | { fate: 'no-such-peer'; matches: number }
@@ -62,6 +71,12 @@ export interface ListenerEvents {
   'path-changed': [peer: PeerConnection]
   /** A peer exceeded its rate limit: `droppedLines` of its lines were dropped. */
   throttled: [peer: PeerConnection, droppedLines: number]
+  /**
+   * Room mode: `lines` of `sender`'s lines were not forwarded to `receiver`,
+   * which could not take them as fast as they came (see peer/forwarding.ts).
+   * Nobody is disconnected for it.
+   */
+  'not-forwarded': [sender: PeerConnection, receiver: PeerConnection, lines: number]
   /** No peer is backlogged any more (after one was): broadcasting may go on. */
   drain: []
   closed: []
@@ -136,6 +151,10 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private announcementLost = false
   /** The last new address we re-announced for (one notice per move). */
   private movedTo: string | null = null
+  /** Room mode: each member's forwarded lines from the others (see peer/forwarding.ts). */
+  private readonly forwarders = new Map<PeerConnection, Forwarder<PeerConnection>>()
+  /** Per member: forwarded lines dropped for it and not yet told to it, by sender; when it was last told. */
+  private readonly untold = new Map<PeerConnection, { counts: Map<PeerConnection, number>; toldAt: number; timer: NodeJS.Timeout | null }>()
 
   constructor(dht: DHT, keyPair: KeyPair, opts: ListenerOptions = {}) {
     super()
@@ -166,13 +185,26 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     const own = this.keyPair.publicKey
     const allow = this.opts.allow
     const firewall = (remotePublicKey: Buffer, payload: HandshakePayload | null) => {
-      // Another listener with our identity probing the key (see probe()):
-      // let hyperdht answer it, so it knows we are alive. It opens nothing.
-      if (remotePublicKey.equals(own) && payload && !payload.udx) {
-        this.emit('rival')
-        return false
-      }
       const hex = toHex(remotePublicKey)
+      if (remotePublicKey.equals(own)) {
+        // Another listener with our identity probing the key (see probe()):
+        // let hyperdht answer it, so it knows we are alive. It opens nothing.
+        if (payload && !payload.udx) {
+          this.emit('rival')
+          return false
+        }
+        // Our own key asking for a chat: only our own node dialling itself
+        // (as a relay something named) could, and we are never our own peer.
+        this.refuse(hex, 'self')
+        return answerRefusal(payload)
+      }
+      // A connector names the relay we are to pair through: never one that
+      // leads back to us, to itself or to a member (chat keys are no relays).
+      const via = relayKeyOf(payload)
+      if (via && (via.equals(own) || via.equals(remotePublicKey) || this.isMember(via))) {
+        this.refuse(hex, 'relay')
+        return answerRefusal(payload)
+      }
       if (allow && !allow(hex)) {
         this.refuse(hex, 'not-allowed')
         return answerRefusal(payload)
@@ -400,6 +432,52 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   }
 
   /**
+   * Forwards a member's lines (already prefixed and terminated) to the
+   * others, through each one's Forwarder: never past a mark into its
+   * stream, so a fast sender's excess is dropped at its own queue and never
+   * gets a slower receiver disconnected.
+   */
+  private forward(sender: PeerConnection, data: Buffer): void {
+    for (const [peer, forwarder] of this.forwarders) {
+      if (peer !== sender && !peer.isClosed) forwarder.push(sender, data)
+    }
+  }
+
+  /** Forwarded lines were dropped for `receiver`: reported at once, and told to it in the room at most every NOT_FORWARDED_NOTICE_MS. */
+  private notForwarded(sender: PeerConnection, receiver: PeerConnection, lines: number): void {
+    this.emit('not-forwarded', sender, receiver, lines)
+    let untold = this.untold.get(receiver)
+    if (!untold) {
+      untold = { counts: new Map(), toldAt: -Infinity, timer: null }
+      this.untold.set(receiver, untold)
+    }
+    untold.counts.set(sender, (untold.counts.get(sender) ?? 0) + lines)
+    if (untold.timer) return
+    const state = untold
+    const tell = () => {
+      state.timer = null
+      state.toldAt = Date.now()
+      for (const [from, n] of state.counts) receiver.sendBounded(notForwardedLine(from.sender().name, n))
+      state.counts.clear()
+    }
+    const wait = state.toldAt + NOT_FORWARDED_NOTICE_MS - Date.now()
+    if (wait <= 0) tell()
+    else {
+      state.timer = setTimeout(tell, wait)
+      state.timer.unref()
+    }
+  }
+
+  /** A member left: nothing more is forwarded to it, or told. */
+  private stopForwarding(peer: PeerConnection): void {
+    this.forwarders.get(peer)?.close()
+    this.forwarders.delete(peer)
+    const untold = this.untold.get(peer)
+    if (untold?.timer) clearTimeout(untold.timer)
+    this.untold.delete(peer)
+  }
+
+  /**
    * Stops accepting and unannounces (server.close()), closes every peer
    * (gracefully, then by force after a grace period), destroys the node.
    * Idempotent: every caller gets the same promise.
@@ -412,6 +490,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private async doClose(): Promise<void> {
     this.cancelProbe?.()
     for (const timer of this.timers) clearTimeout(timer)
+    for (const peer of [...this.forwarders.keys()]) this.stopForwarding(peer)
     const peers = [...this.peers]
     for (const peer of peers) peer.end()
     const grace = this.opts.closeGraceMs ?? 500
@@ -429,6 +508,12 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     this.emit('closed')
   }
 
+  /** Whether `key` is the chat key of a peer in the room now. */
+  private isMember(key: Buffer): boolean {
+    for (const peer of this.peers) if (peer.remotePublicKey.equals(key)) return true
+    return false
+  }
+
   private refuse(keyHex: string, reason: RefusalReason): void {
     this.refusedCount++
     this.emit('refused', keyHex, reason)
@@ -441,8 +526,9 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     }
     const peer = new PeerConnection(stream, this.opts)
     // The firewall already answered these with an error; should a stream
-    // still arrive (the allow file changed meanwhile), it gets nothing.
-    if (this.opts.allow && !this.opts.allow(peer.remoteKeyHex)) {
+    // still arrive (the allow file changed meanwhile), it gets nothing. Nor
+    // does one from our own key: we never join our own room.
+    if ((this.opts.allow && !this.opts.allow(peer.remoteKeyHex)) || peer.remotePublicKey.equals(this.keyPair.publicKey)) {
       stream.on('error', () => {})
       stream.destroy()
       return
@@ -462,11 +548,15 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     peer.markConfirmed()
     this.peers.add(peer)
     const forward = this.opts.forward !== false
+    if (forward) {
+      const forwarder = new Forwarder<PeerConnection>(peer, { onDropped: (sender, n) => this.notForwarded(sender, peer, n) })
+      this.forwarders.set(peer, forwarder)
+    }
     peer.on('lines', (lines) => {
       this.emit('messages', peer, lines)
       if (forward && this.peers.size > 1) {
-        // One buffer for the whole batch: one write per other peer.
-        this.broadcastRaw(prefixLines(senderPrefix(peer.sender().name), lines), peer)
+        // One buffer for the whole batch, shared by every other peer.
+        this.forward(peer, prefixLines(senderPrefix(peer.sender().name), lines))
       }
     })
     peer.on('throttled', (n) => this.emit('throttled', peer, n))
@@ -476,6 +566,7 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
     peer.on('path-changed', () => this.emit('path-changed', peer))
     peer.on('close', (error) => {
       this.peers.delete(peer)
+      this.stopForwarding(peer)
       if (forward && !this.closing) this.broadcast(leftLine(peer.info().name))
       this.emit('peer-left', peer, error)
       // A dropped slow peer may have been what broadcasting waited for.
@@ -499,16 +590,8 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   }
 }
 
-/**
- * Makes hyperdht answer a handshake it would otherwise drop: a payload
- * without a data channel (`udx`) gets an error reply (ERROR.ABORTED, which
- * the dialer sees at once as SERVER_ERROR) and no connection is set up
- * (hyperdht 6.32.0 to 6.34.0 lib/server.js compute the reply from the payload right
- * after the firewall). A silent drop would leave the dialer waiting ~8 s for
- * PEER_CONNECTION_FAILED, which reads like a dead listener.
- */
-function answerRefusal(payload: HandshakePayload | null): boolean {
-  if (!payload || typeof payload !== 'object') return true // cannot answer: drop
-  payload.udx = null
-  return false
+/** The relay a connector's handshake asks us to pair through (hyperdht's relayThrough), if it names one. */
+function relayKeyOf(payload: HandshakePayload | null): Buffer | null {
+  const via = payload?.relayThrough as { publicKey?: unknown } | null | undefined
+  return via && Buffer.isBuffer(via.publicKey) ? via.publicKey : null
 }

@@ -1,4 +1,4 @@
-import type { Invitation } from '../../core/invite/invitation.js'
+import { MAX_RUNS, type Invitation } from '../../core/invite/invitation.js'
 import type { Invites } from '../../core/invite/invites.js'
 import type { Remembered } from '../../core/store/contacts.js'
 import { toHex } from '../../core/store/keys.js'
@@ -79,7 +79,13 @@ function presentInvitation(inv: Invitation, ui: ChatUi, words: InviteWords): voi
     })
   )
   inv.on('busy', () =>
-    ui.notice(`invite code ${inv.code.nameplate}-…: strangers hold every rendezvous slot; further attempts are turned away for now (a joiner told so may retry)`)
+    ui.pairing({
+      event: 'busy',
+      nameplate: inv.code.nameplate,
+      slots: MAX_RUNS,
+      warning: true,
+      text: `invite code ${inv.code.nameplate}-…: strangers hold all ${MAX_RUNS} of its rendezvous slots, so joiners are turned away for now (they are told that nothing was sent and they may retry); if it goes on, give out a fresh code: ${newCodeHint}`
+    })
   )
   inv.on('wrong-code', () =>
     ui.pairing({

@@ -1,5 +1,5 @@
 import type { RelayReachability, RelayStats } from '../../core/relay/service.js'
-import type { RoomRelays } from '../../core/relay/room-relays.js'
+import type { RecordRefusal, RoomRelays } from '../../core/relay/room-relays.js'
 import { VOLUNTEER_MAX_BYTES_PER_SEC, VOLUNTEER_MAX_PAIRS, type MemberRelay } from '../../core/relay/volunteer.js'
 import type { ChatUi } from '../chat-ui.js'
 import { formatBytes } from '../format.js'
@@ -78,6 +78,23 @@ export function showRoomRelays(relays: RoomRelays, ui: ChatUi, nameOf: (hex: str
       text: `${nameOf(member)}'s relay (${relayKey.slice(0, 8)}) is no longer listed for this room`
     })
   )
+  relays.on('record-refused', (member, relayKey, reason) =>
+    ui.relay({
+      event: 'record-refused',
+      key: member,
+      name: nameOf(member),
+      relayKey,
+      reason,
+      text: `${nameOf(member)} (${member.slice(0, 8)}) offers ${relayKey.slice(0, 8)} as its relay, which is ${REFUSED_RELAY[reason]}: not listed for newcomers`
+    })
+  )
+}
+
+/** Why a member's offered relay is never listed. */
+const REFUSED_RELAY: Record<RecordRefusal, string> = {
+  listener: "this listener's own key",
+  member: "a room member's chat key, not a relay",
+  taken: "another member's relay"
 }
 
 /** The path indicator's name for a room member's volunteer relay, on the listener. */

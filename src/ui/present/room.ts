@@ -57,7 +57,14 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
   room.on('drain', () => ui.drain())
   room.on('refused', (hex, reason) => {
     const max = words.maxPeers
-    const why = reason === 'full' ? `the room is full (${max} peer${max === 1 ? '' : 's'})` : 'not on the allow list'
+    const why =
+      reason === 'full'
+        ? `the room is full (${max} peer${max === 1 ? '' : 's'})`
+        : reason === 'self'
+          ? "it is this listener's own key (this listener never joins its own room)"
+          : reason === 'relay'
+            ? 'it asked to be relayed through this listener itself, through its own key or through a member (chat keys are never relays)'
+            : 'not on the allow list'
     const name = room.peerName(hex)
     ui.notice(`refused ${name} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${room.refusedCount}`)
   })
@@ -71,6 +78,28 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
     if (now - t.at < THROTTLE_NOTICE_MS) return
     ui.notice(`${peer.info().name} is sending too fast: over its rate limit, ${t.dropped} line${t.dropped === 1 ? '' : 's'} dropped so far`)
     t.at = now
+  })
+  // Forwarded lines dropped for members that could not take them: one notice
+  // per sender every few seconds, with the count for each receiver so far.
+  const notForwarded = new WeakMap<PeerConnection, { at: number; timer: NodeJS.Timeout | null; to: Map<PeerConnection, number> }>()
+  room.on('not-forwarded', (sender, receiver, n) => {
+    const t = notForwarded.get(sender) ?? { at: 0, timer: null, to: new Map<PeerConnection, number>() }
+    notForwarded.set(sender, t)
+    t.to.set(receiver, (t.to.get(receiver) ?? 0) + n)
+    if (t.timer) return
+    const tell = () => {
+      t.timer = null
+      t.at = Date.now()
+      let total = 0
+      for (const count of t.to.values()) total += count
+      const receivers = [...t.to].map(([peer, count]) => `${peer.info().name} (${count})`).join(', ')
+      ui.notice(
+        `${total} line${total === 1 ? '' : 's'} from ${sender.info().name} ${total === 1 ? 'was' : 'were'} not forwarded to ${receivers} so far: it sends faster than they can take, so its excess is dropped (nobody is disconnected for it)`
+      )
+    }
+    const wait = t.at + THROTTLE_NOTICE_MS - Date.now()
+    if (wait <= 0) tell()
+    else t.timer = setTimeout(tell, wait).unref()
   })
   room.on('probed', (verdict) => {
     if (verdict === 'stale') ui.notice('a previous listener with this identity did not answer (it crashed or lost its network): replacing its stale announcement')

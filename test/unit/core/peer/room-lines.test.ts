@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { roomLine } from '../../../../src/core/peer/room-lines.js'
+import { DEFAULT_MAX_LINE_BYTES } from '../../../../src/core/peer/framing.js'
+import { MAX_ROOM_NAME_BYTES, MAX_SENDER_PREFIX_BYTES, ROOM_LINE_MAX_BYTES, roomLine, senderPrefix } from '../../../../src/core/peer/room-lines.js'
 
 describe('roomLine (what a peer joining a room is told)', () => {
   it('says nothing when the newcomer is alone (a one-to-one chat gets no extra line)', () => {
@@ -17,5 +18,20 @@ describe('roomLine (what a peer joining a room is told)', () => {
     expect(line).toMatch(/^\* in the room: peer0, peer1, .*, peer9 and 240 more \(250 others\)$/)
     expect(line).not.toContain('\n')
     expect(line).not.toContain('peer10')
+  })
+})
+
+describe('senderPrefix (what a forwarded line starts with)', () => {
+  it('is `[name] `, at most MAX_SENDER_PREFIX_BYTES long, so ROOM_LINE_MAX_BYTES holds any maximal line forwarded', () => {
+    expect(senderPrefix('alice')).toBe('[alice] ')
+    const longest = 'a'.repeat(MAX_ROOM_NAME_BYTES)
+    expect(Buffer.byteLength(senderPrefix(longest))).toBe(MAX_SENDER_PREFIX_BYTES)
+    expect(ROOM_LINE_MAX_BYTES).toBe(DEFAULT_MAX_LINE_BYTES + MAX_SENDER_PREFIX_BYTES)
+  })
+
+  it('cuts a name that would be longer (never the line), at a character boundary', () => {
+    const prefix = senderPrefix('é'.repeat(40))
+    expect(Buffer.byteLength(prefix)).toBeLessThanOrEqual(MAX_SENDER_PREFIX_BYTES)
+    expect(prefix).toBe(`[${'é'.repeat(16)}] `)
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeMemberRecord, decodeRoomRelays, encodeMemberRecord, encodeRoomRelays, MAX_ROOM_RELAYS } from '../../../../src/core/relay/records.js'
+import { acceptableRelays, decodeMemberRecord, decodeRoomRelays, encodeMemberRecord, encodeRoomRelays, MAX_ROOM_RELAYS } from '../../../../src/core/relay/records.js'
 
 const key = (n: number) => Buffer.alloc(32, n)
 
@@ -29,4 +29,12 @@ describe('volunteer records', () => {
     expect(decodeRoomRelays(Buffer.concat([Buffer.from([9, 1]), key(1)]))).toEqual([])
     expect(decodeRoomRelays(Buffer.from([1]))).toEqual([])
   })
+
+  it('a list read from the network is dialled only for keys that may be relays: each once, none forbidden', () => {
+    const hex = (keys: Buffer[]) => keys.map((k) => k[0])
+    expect(hex(acceptableRelays([key(1), key(2), key(1), key(3), key(4)], [key(3), key(9)]))).toEqual([1, 2, 4])
+    expect(acceptableRelays([key(5)], [key(5)])).toEqual([])
+    expect(acceptableRelays([Buffer.alloc(31, 1)], [])).toEqual([])
+  })
 })
+
