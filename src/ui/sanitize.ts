@@ -14,6 +14,8 @@
  * invisible marks that reorder text (U+200E, U+200F, U+061C) → ⟨U+202E⟩.
  */
 
+import type { Line } from '../core/peer/framing.js'
+
 const decoder = new TextDecoder('utf-8', { fatal: false })
 
 // One pass over everything unsafe; the replacement depends on the class.
@@ -31,6 +33,21 @@ function visible(ch: string): string {
 export function sanitize(input: Uint8Array | string): string {
   const text = typeof input === 'string' ? input : decoder.decode(input)
   return text.replace(UNSAFE, visible)
+}
+
+const CR = 0x0d
+
+/**
+ * A peer's line for a terminal. The wire keeps every `\r` (see
+ * core/peer/framing.ts), so a line from a peer that ends its lines with
+ * `\r\n` (Windows) ends in `\r`: that last `\r` of a whole line belongs to
+ * its line end and is not shown. Every other `\r` (in the middle, a second
+ * one, the last byte kept of a line cut at the length limit) shows as `␍`.
+ */
+export function sanitizeLine(line: Line): string {
+  const { bytes } = line
+  const crlf = line.droppedBytes === 0 && bytes.length > 0 && bytes[bytes.length - 1] === CR
+  return sanitize(crlf ? bytes.subarray(0, bytes.length - 1) : bytes)
 }
 
 /** True when sanitize() would change nothing. */
