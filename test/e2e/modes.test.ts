@@ -250,6 +250,36 @@ describe('--json', () => {
     client.end()
   })
 
+  it('a U+FEFF in a line is kept: at its start, alone, in the middle, between invalid bytes; both ways, message and sent (issue 19, point 21)', async () => {
+    const listener = p2pchat(['listen', '--json', '--bootstrap', net.flag], tempHome().env)
+    const key = (await waitForEvent(listener, 'ready')).publicKey as string
+    const client = p2pchat(['connect', key, '--json', '--bootstrap', net.flag], tempHome().env)
+    await waitForEvent(client, 'connected')
+    await waitForEvent(listener, 'peer-joined')
+    const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+    const lines: Array<[Buffer, string]> = [
+      [Buffer.concat([BOM, Buffer.from('starts with a BOM')]), '\ufeffstarts with a BOM'],
+      [BOM, '\ufeff'],
+      [Buffer.concat([Buffer.from('mid'), BOM, Buffer.from('dle')]), 'mid\ufeffdle'],
+      [Buffer.concat([Buffer.from([0xff]), BOM, Buffer.from([0x78, 0xc3])]), '\ufffd\ufeffx\ufffd']
+    ]
+    const wire = Buffer.concat(lines.flatMap(([bytes]) => [bytes, Buffer.from('\n')]))
+    const texts = lines.map(([, text]) => text)
+    // Parsed from the bytes, not from text decoded chunk by chunk.
+    const all = (proc: Proc, type: string) =>
+      Buffer.concat(proc.stdoutBytes).toString('utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event).filter((e) => e.type === type)
+    const textsOf = (proc: Proc, type: string) => all(proc, type).map((e) => e.text)
+    for (const [from, to] of [[client, listener], [listener, client]] as const) {
+      from.write(wire)
+      await to.waitUntil(() => all(to, 'message').length >= lines.length, `${lines.length} messages`)
+      expect(textsOf(to, 'message')).toEqual(texts)
+      await from.waitUntil(() => all(from, 'sent').length >= lines.length, `${lines.length} sent events`)
+      expect(textsOf(from, 'sent')).toEqual(texts)
+    }
+    client.end()
+    expect((await client.exit()).code).toBe(0)
+  })
+
   it('a failure is an error event with its code, and the exit code matches', async () => {
     const client = p2pchat(['connect', 'a'.repeat(64), '--json', '--bootstrap', net.flag], tempHome().env)
     client.end()
