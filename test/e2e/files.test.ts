@@ -6,7 +6,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat } from '../helpers/proc.js'
+import { BIN, p2pchat, Proc } from '../helpers/proc.js'
 
 // Files p2pchat reads and writes: concurrent writers, special files, errors
 // that name the real problem, explicit identities that must exist.
@@ -223,4 +223,82 @@ describe('an explicit --identity must exist', () => {
     await relay.waitFor('relay running on')
     expect(relay.stderr).toContain(`created a relay identity in ${path.join(configDir(home), 'relay.json')}`)
   })
+})
+
+/**
+ * How to run a command with a read-only file system mounted over a directory:
+ * `unshare -m` (root) or `unshare -rm` (a user namespace) makes a mount
+ * namespace of its own, where a tmpfs is mounted read-only; nothing outside
+ * sees it. Or why that is not possible here.
+ */
+function readOnlyMounts(): { flags: string[] } | { skip: string } {
+  const reasons: string[] = []
+  for (const flags of [['-m'], ['-rm']]) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'p2pchat-ro-probe-'))
+    const r = spawnSync('unshare', [...flags, 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$1" && ! touch "$1/x" 2>/dev/null', 'sh', dir], { encoding: 'utf8' })
+    fs.rmSync(dir, { recursive: true, force: true })
+    if (r.status === 0) return { flags }
+    reasons.push(`unshare ${flags.join(' ')}: ${(r.error?.message ?? r.stderr).trim() || `exit ${r.status}`}`)
+  }
+  return { skip: reasons.join('; ') }
+}
+
+const RO = readOnlyMounts()
+if ('skip' in RO) console.warn(`*** READ-ONLY FILE SYSTEM TESTS SKIPPED: no mount namespace with a read-only tmpfs here (${RO.skip})`)
+
+/** p2pchat with `dir` (which must exist) read-only: an empty tmpfs mounted read-only over it, for this process only. */
+function p2pchatReadOnly(dir: string, args: string[], env: NodeJS.ProcessEnv): Proc {
+  const flags = 'flags' in RO ? RO.flags : []
+  return new Proc('unshare', [...flags, 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"', 'sh', dir, process.execPath, BIN, ...args], env)
+}
+
+describe.skipIf('skip' in RO)('a read-only file system is named as such (issue 19, point 20)', () => {
+  async function runReadOnly(dir: string, args: string[], env: NodeJS.ProcessEnv) {
+    const proc = p2pchatReadOnly(dir, args, env)
+    proc.end()
+    const { code } = await proc.exit(15_000)
+    return { code, stderr: proc.stderr }
+  }
+
+  it('keygen, keygen --out, listen (first identity) and contacts add: exit 3, "the file system is read-only"', async () => {
+    const home = tempHome()
+    const ro = path.join(home.dir, 'ro')
+    fs.mkdirSync(ro)
+    const env = { ...home.env, XDG_CONFIG_HOME: ro }
+    const identity = `${ro}/p2pchat/identity.json`
+    const cases: Array<[string[], string]> = [
+      [['keygen'], `cannot write identity ${identity}`],
+      [['keygen', '--out', `${ro}/keys/deeper/id.json`], `cannot write identity ${ro}/keys/deeper/id.json`],
+      [['keygen', '--out', `${ro}/id.json`], `cannot write identity ${ro}/id.json`],
+      [['listen', '--bootstrap', NOWHERE], `cannot write identity ${identity}`],
+      [['contacts', 'add', 'bob', HEX], `cannot write contacts ${ro}/p2pchat/contacts.json`]
+    ]
+    for (const [args, what] of cases) {
+      const { code, stderr } = await runReadOnly(ro, args, env)
+      expect(oneErrorLine(stderr), args.join(' ')).toBe(`p2pchat: ${what}: the file system is read-only`)
+      expect(code, args.join(' ')).toBe(3)
+    }
+    // The tmpfs was this test's alone: the real directory is untouched.
+    expect(fs.readdirSync(ro)).toEqual([])
+  }, 60_000)
+
+  it("pairing: both sides say the contact could not be saved because the file system is read-only", async () => {
+    const home = tempHome()
+    const ro = path.join(home.dir, 'ro')
+    fs.mkdirSync(ro)
+    const keys = path.join(home.dir, 'keys')
+    for (const who of ['alice', 'bob']) expect((await run(['keygen', '--out', path.join(keys, `${who}.json`)], home.env)).code).toBe(0)
+    // Writable identities, an address book ($XDG_CONFIG_HOME/p2pchat) on a read-only file system.
+    const env = { ...home.env, XDG_CONFIG_HOME: ro }
+    const listener = p2pchatReadOnly(ro, ['listen', '--bootstrap', testNet.flag, '--identity', path.join(keys, 'alice.json'), '--invite', '--name', 'alice'], env)
+    const code = (await listener.waitFor(/invite code: (\d+-[a-z]+-[a-z]+-[a-z]+) /))[1]!
+    const joiner = p2pchatReadOnly(ro, ['connect', code, '--bootstrap', testNet.flag, '--identity', path.join(keys, 'bob.json'), '--name', 'bob'], env)
+    joiner.end()
+    const { code: exit } = await joiner.exit(30_000)
+    expect(joiner.stderr).toContain(`cannot write contacts ${ro}/p2pchat/contacts.json: the file system is read-only`)
+    expect(joiner.stderr).not.toContain('does not exist')
+    expect(exit).toBe(3)
+    await listener.waitFor(`could not save the contact: cannot write contacts ${ro}/p2pchat/contacts.json: the file system is read-only`)
+    expect(listener.stderr).not.toContain('does not exist')
+  }, 60_000)
 })

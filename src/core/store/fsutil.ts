@@ -54,8 +54,12 @@ export function explainFsError(err: unknown, file: string): FileError {
     case 'ENOENT':
       return make('it does not exist')
     case 'EACCES':
-    case 'EPERM':
+    case 'EPERM': {
+      // A directory that could not be made: the one to check is where it was to be made.
+      const failed = (err as NodeJS.ErrnoException).syscall === 'mkdir' ? (err as NodeJS.ErrnoException).path : undefined
+      if (failed) return make(`permission denied (check the permissions of ${path.dirname(failed)})`)
       return make(`permission denied (check the permissions of the file and of ${path.dirname(file)})`)
+    }
     case 'ENOTDIR':
     case 'EEXIST': {
       const blocker = nonDirectoryAncestor(file)
@@ -119,6 +123,48 @@ function nonDirectoryAncestor(file: string): string | null {
 }
 
 /**
+ * `mkdir -p` with mode 0700, whose errors say what is true. Node 20's
+ * recursive mkdir reports ENOENT for any error it does not expect while
+ * making a missing directory (EROFS, EDQUOT, ELOOP…: it then stats that
+ * directory, which does not exist), and names the whole path, not the
+ * directory that failed. So when it fails, the directories are made again one
+ * at a time from the root, and the first failure is the kernel's own error
+ * for that one mkdir (EROFS: the file system is read-only; EACCES, naming
+ * where; ENOTDIR…), or, when a directory on the way is a symbolic link to
+ * nothing, a FileError saying so.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    return
+  } catch {
+    // Found out below, one directory at a time.
+  }
+  const chain: string[] = []
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    chain.unshift(d)
+    if (path.dirname(d) === d) break
+  }
+  for (const d of chain) {
+    try {
+      await fs.mkdir(d, { mode: 0o700 })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') continue // there already (a file there fails at the next one: ENOTDIR)
+      if (code === 'ENOENT') throw (await danglingLink(path.dirname(d), err)) ?? err
+      throw err
+    }
+  }
+}
+
+/** A FileError when `dir` is a symbolic link whose target does not exist, else null. */
+async function danglingLink(dir: string, cause: unknown): Promise<FileError | null> {
+  const target = await fs.readlink(dir).catch(() => null)
+  if (target === null) return null
+  return new FileError('ENOENT', dir, `${dir} is a symbolic link to ${target}, which does not exist`, { cause })
+}
+
+/**
  * Reads a regular file, never blocking on anything else. It is opened with
  * O_NONBLOCK, so opening a FIFO returns at once instead of waiting for a
  * writer; the open handle is then fstat-ed (no check-then-open race) and
@@ -175,7 +221,7 @@ export async function writeFileAtomic(file: string, data: string, opts: { overwr
   if (file === '') throw new FileError('ENOENT', file, 'the path is empty')
   const dir = path.dirname(file)
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    await makeDirs(dir)
     const target = await fs.stat(file).catch(() => null)
     if (target?.isDirectory()) throw new FileError('EISDIR', file, 'it is a directory; give the path of a file')
     const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
@@ -245,7 +291,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: 
   const lock = `${file}.lock`
   const dir = path.dirname(file)
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    await makeDirs(dir)
   } catch (err) {
     throw explainFsError(err, file)
   }

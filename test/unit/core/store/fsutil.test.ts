@@ -111,6 +111,37 @@ describe('explainFsError', () => {
   })
 })
 
+describe('directories made on the way say what is true (issue 19, point 20)', () => {
+  // Node 20's recursive mkdir says ENOENT ("it does not exist") for what it
+  // does not expect; a read-only file system is tested end to end, in a mount
+  // namespace (test/e2e/files.test.ts). These need no privileges.
+  it('a directory on the way that is a symbolic link to nothing is named, with its target', async () => {
+    const link = path.join(dir, 'cfg')
+    fs.symlinkSync(path.join(dir, 'gone'), link)
+    const e = await refusal(writeFileAtomic(path.join(link, 'p2pchat', 'f.json'), '{}', { overwrite: false }))
+    expect(e.reason).toBe(`${link} is a symbolic link to ${path.join(dir, 'gone')}, which does not exist`)
+    const l = await refusal(withFileLock(path.join(link, 'p2pchat', 'f.json'), async () => 'ran'))
+    expect(l.reason).toBe(`${link} is a symbolic link to ${path.join(dir, 'gone')}, which does not exist`)
+    expect(fs.existsSync(path.join(dir, 'gone'))).toBe(false)
+  })
+
+  it('a symbolic link loop on the way is a loop; a file on the way is named', async () => {
+    const loop = path.join(dir, 'loop')
+    fs.symlinkSync(loop, loop)
+    expect((await refusal(writeFileAtomic(path.join(loop, 'a', 'f'), 'x', { overwrite: true }))).reason).toMatch(/too many levels of symbolic links/)
+    const plain = path.join(dir, 'plain')
+    fs.writeFileSync(plain, '')
+    expect((await refusal(withFileLock(path.join(plain, 'a', 'f'), async () => 'ran'))).reason).toBe(`${plain} is not a directory`)
+  })
+
+  it('makes every missing directory, 0700', async () => {
+    const file = path.join(dir, 'a', 'b', 'c', 'f')
+    await writeFileAtomic(file, 'x', { overwrite: false })
+    expect(fs.readFileSync(file, 'utf8')).toBe('x')
+    for (const d of ['a', 'a/b', 'a/b/c']) expect(fs.statSync(path.join(dir, d)).mode & 0o777).toBe(0o700)
+  })
+})
+
 describe('writeFileAtomic', () => {
   it('refuses a directory as the target, with or without overwrite', async () => {
     const target = path.join(dir, 'd')
