@@ -1,5 +1,6 @@
 import type { Line } from '../core/peer/framing.js'
 import type { PeerInfo } from '../core/peer/connection.js'
+import { decodeUtf8 } from './sanitize.js'
 
 /*
  * Formatting shared by every view: times, sizes, paths, safety words, and
@@ -101,9 +102,8 @@ const QUOTED_MAX = 40
  * sanitized where they are printed.
  */
 export function describeLines(lines: { seq: number; bytes: Uint8Array }[], shown = 3): string {
-  const decoder = new TextDecoder()
   const quote = (b: Uint8Array) => {
-    const text = decoder.decode(b.byteLength > QUOTED_MAX * 4 ? b.subarray(0, QUOTED_MAX * 4) : b)
+    const text = decodeUtf8(b.byteLength > QUOTED_MAX * 4 ? b.subarray(0, QUOTED_MAX * 4) : b)
     return JSON.stringify(text.length > QUOTED_MAX ? text.slice(0, QUOTED_MAX - 1) + '…' : text)
   }
   const count = lines.length === 1 ? '1 line' : `${lines.length} lines`

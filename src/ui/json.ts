@@ -5,11 +5,11 @@ import type { Line } from '../core/peer/framing.js'
 import type { ChatController, ChatUi, Sent, Stage, UiOptions } from './chat-ui.js'
 import { timed, type JsonEventBody, type MessageEvent, type PairingNews, type PeerFields, type RelayNews } from './events.js'
 import { startRawInput, type LineSource } from './input.js'
+import { decodeUtf8 } from './sanitize.js'
 
 /** --json: one JSON object per line on stdout for every event. */
 export class JsonUi implements ChatUi {
   private input: LineSource | null = null
-  private readonly decoder = new TextDecoder()
   constructor(private readonly opts: UiOptions) {}
 
   private emit(event: JsonEventBody): void {
@@ -43,7 +43,7 @@ export class JsonUi implements ChatUi {
     for (const line of lines) this.message(peer, line)
   }
   private message(peer: Sender, line: Line): void {
-    const event: MessageEvent = { type: 'message', from: peer.key, name: peer.name, text: this.decoder.decode(line.bytes) }
+    const event: MessageEvent = { type: 'message', from: peer.key, name: peer.name, text: decodeUtf8(line.bytes) }
     if (line.droppedBytes > 0) event.droppedBytes = line.droppedBytes
     this.emit(event)
   }
@@ -63,7 +63,7 @@ export class JsonUi implements ChatUi {
   sent(lines: Uint8Array[], sent: Sent): void {
     if (sent.first === undefined) return
     const to = sent.to ? { to: sent.to.map((p) => p.key) } : {}
-    lines.forEach((bytes, i) => this.emit({ type: 'sent', seq: sent.first! + i, text: this.decoder.decode(bytes), queued: sent.fate === 'queued', ...to }))
+    lines.forEach((bytes, i) => this.emit({ type: 'sent', seq: sent.first! + i, text: decodeUtf8(bytes), queued: sent.fate === 'queued', ...to }))
   }
   delivered(peer: Sender, upTo: number): void {
     this.emit({ type: 'delivered', key: peer.key, name: peer.name, upTo })

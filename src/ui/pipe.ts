@@ -8,7 +8,7 @@ import type { PairingNews, RelayNews } from './events.js'
 import { formatPathSummary, formatSafetyWords, lineNotice } from './format.js'
 import { startRawInput, type LineSource } from './input.js'
 import { pendingNotice, undeliveredNotice } from './present/delivery.js'
-import { sanitize } from './sanitize.js'
+import { sanitizeLine } from './sanitize.js'
 
 /**
  * Pipe mode: no prompt, spinner or colour. A stdout that is not a terminal
@@ -52,7 +52,7 @@ export class PipeUi implements ChatUi {
       const notice = lineNotice(line)
       if (notice) this.notice(`${peer.name}: ${notice}`)
     }
-    const shown = this.sanitize ? lines.map((l) => ({ bytes: Buffer.from(sanitize(l.bytes)), droppedBytes: 0 })) : lines
+    const shown = this.sanitize ? lines.map((l) => ({ bytes: Buffer.from(sanitizeLine(l)), droppedBytes: 0 })) : lines
     // The whole batch in one buffer: exactly the peer's bytes, prefixed by the sender on a listener.
     this.opts.output.write(this.role === 'listen' ? prefixLines(senderPrefix(peer.name), shown) : encodeLines(shown.map((l) => l.bytes)))
   }

@@ -14,7 +14,20 @@
  * invisible marks that reorder text (U+200E, U+200F, U+061C) → ⟨U+202E⟩.
  */
 
-const decoder = new TextDecoder('utf-8', { fatal: false })
+import type { Line } from '../core/peer/framing.js'
+
+// ignoreBOM: a TextDecoder drops a leading U+FEFF by default (the encoding's
+// byte order mark); a peer's line is text, and a U+FEFF it starts with is part
+// of it, as everywhere else in the line.
+const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })
+
+/**
+ * The one way p2pchat turns a peer's or the user's bytes into text: UTF-8,
+ * invalid bytes as U+FFFD, every character kept (a leading U+FEFF too).
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes)
+}
 
 // One pass over everything unsafe; the replacement depends on the class.
 // eslint-disable-next-line no-control-regex
@@ -29,8 +42,23 @@ function visible(ch: string): string {
 
 /** Decodes a peer's bytes (invalid UTF-8 → U+FFFD) and makes every control visible. */
 export function sanitize(input: Uint8Array | string): string {
-  const text = typeof input === 'string' ? input : decoder.decode(input)
+  const text = typeof input === 'string' ? input : decodeUtf8(input)
   return text.replace(UNSAFE, visible)
+}
+
+const CR = 0x0d
+
+/**
+ * A peer's line for a terminal. The wire keeps every `\r` (see
+ * core/peer/framing.ts), so a line from a peer that ends its lines with
+ * `\r\n` (Windows) ends in `\r`: that last `\r` of a whole line belongs to
+ * its line end and is not shown. Every other `\r` (in the middle, a second
+ * one, the last byte kept of a line cut at the length limit) shows as `␍`.
+ */
+export function sanitizeLine(line: Line): string {
+  const { bytes } = line
+  const crlf = line.droppedBytes === 0 && bytes.length > 0 && bytes[bytes.length - 1] === CR
+  return sanitize(crlf ? bytes.subarray(0, bytes.length - 1) : bytes)
 }
 
 /** True when sanitize() would change nothing. */
@@ -51,9 +79,10 @@ export function sanitizeText(text: string): string {
 
 // What JSON.stringify leaves raw and a terminal would act on or reorder by:
 // DEL, C1 controls, bidi controls and marks, and the line and paragraph
-// separators (which also end a string literal in older JavaScript).
+// separators (which also end a string literal in older JavaScript); and
+// U+FEFF, invisible, which some readers take for a byte order mark and drop.
 // eslint-disable-next-line no-control-regex
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g
 
 /**
  * JSON.stringify(value) with those characters written as \uXXXX: the same

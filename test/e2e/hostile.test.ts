@@ -53,7 +53,9 @@ describe('hostile peers', () => {
     ['C1 8-bit CSI', 'a\u009b31mb', 'a⟨U+009B⟩31mb'],
     ['bidi override', 'invoice\u202egnp.exe', 'invoice⟨U+202E⟩gnp.exe'],
     ['NUL bytes', 'nul\x00in\x00line', 'nul␀in␀line'],
-    ['carriage return overwrite', 'safe text\rEVIL', 'safe text␍EVIL']
+    ['carriage return overwrite', 'safe text\rEVIL', 'safe text␍EVIL'],
+    // The \r that ends a line (CRLF) is not shown; a second one is.
+    ['a line ending in CR CR LF', 'windows\r\r', 'windows␍']
   ])('%s is made visible with --sanitize, and the raw bytes are kept without it', async (_, payload, visible) => {
     const plain = await listener()
     const sanitized = await listener(['--sanitize'])

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { DEFAULT_MAX_LINE_BYTES, completeUtf8Length } from '../../src/core/peer/framing.js'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
 import { p2pchat, rawPeer, startListener, type Proc } from '../helpers/proc.js'
+import { seeded } from '../helpers/splits.js'
 
 const net = useTestNetwork()
 
@@ -119,6 +122,80 @@ describe('pipe mode', () => {
   })
 })
 
+/** 256 KiB of random bytes, with CRLF, lone CRs and CR CR LF planted (a CR just before a LF is otherwise rare). */
+function randomLines(seed: number, extra: Buffer[] = []): Buffer {
+  const data = randomBytes(256 * 1024)
+  const random = seeded(seed)
+  for (let n = 0; n < 600; n++) {
+    const at = Math.floor(random() * (data.length - 3))
+    const kind = Math.floor(random() * 3)
+    if (kind === 0) data.set([0x0d, 0x0a], at)
+    else if (kind === 1) data[at] = 0x0d
+    else data.set([0x0d, 0x0d, 0x0a], at)
+  }
+  return Buffer.concat([data, ...extra])
+}
+
+/** The lines of `data` by the wire's rule: every byte before each \n (a \r too), cut at the length limit. */
+function wireLines(data: Buffer): Buffer[] {
+  const out: Buffer[] = []
+  let start = 0
+  for (;;) {
+    const nl = data.indexOf(0x0a, start)
+    const line = data.subarray(start, nl === -1 ? data.length : nl)
+    if (nl === -1 && line.length === 0) break
+    out.push(line.length <= DEFAULT_MAX_LINE_BYTES ? line : line.subarray(0, completeUtf8Length(line.subarray(0, DEFAULT_MAX_LINE_BYTES))))
+    if (nl === -1) break
+    start = nl + 1
+  }
+  return out
+}
+
+/** Writes `data` in chunks of random sizes, now and then after a pause: the reader sees other boundaries each run. */
+async function writeInPieces(proc: Proc, data: Buffer, seed: number): Promise<void> {
+  const random = seeded(seed)
+  for (let at = 0; at < data.length; ) {
+    const n = 1 + Math.floor(random() * 6000)
+    proc.write(data.subarray(at, at + n))
+    at += n
+    if (random() < 0.1) await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+const firstDifference = (a: Buffer, b: Buffer) => {
+  let i = 0
+  while (i < a.length && i < b.length && a[i] === b[i]) i++
+  return `lengths ${a.length} and ${b.length}, first difference at byte ${i}: …${a.subarray(Math.max(0, i - 8), i + 8).toString('hex')} vs …${b.subarray(Math.max(0, i - 8), i + 8).toString('hex')}`
+}
+
+describe('pipe mode: bytes pass exactly, whatever the packets (issue 19, point 18)', () => {
+  it('256 KiB of random bytes, CRs included, both ways between connect and a piped listener', async () => {
+    const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
+    const client = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await client.waitFor(`connected to ${key}`)
+    const short = (await listener.waitFor(/([0-9a-f]{8}) joined/))[1]!
+
+    // Listener's stdin → connect's stdout: exactly the bytes typed, nothing added or lost.
+    const down = randomLines(1, [Buffer.from('\r\nend of the way down\r\n')])
+    await writeInPieces(listener, down, 2)
+    await client.waitUntil(() => client.stdout.endsWith('end of the way down\r\n') || client.stdout.endsWith('end of the way down\n'), "the last line on connect's stdout", 30_000)
+    const gotDown = Buffer.concat(client.stdoutBytes)
+    expect(gotDown.equals(down), firstDifference(gotDown, down)).toBe(true)
+
+    // connect's stdin → the listener's stdout: each line as sent, after its sender. A line
+    // over the limit (ending in CR LF), and a last line that ends in CR without LF.
+    const up = randomLines(3, [Buffer.from('\n' + 'z'.repeat(DEFAULT_MAX_LINE_BYTES) + '\r\n'), Buffer.from('tail\r')])
+    const expected = Buffer.concat(wireLines(up).flatMap((line) => [Buffer.from(`[${short}] `), line, Buffer.from('\n')]))
+    await writeInPieces(client, up, 4)
+    client.end()
+    expect((await client.exit(30_000)).code).toBe(0)
+    await listener.waitUntil(() => /\] tail\r?\n$/.test(listener.stdout), "the last line on the listener's stdout", 30_000)
+    const gotUp = Buffer.concat(listener.stdoutBytes)
+    expect(gotUp.equals(expected), firstDifference(gotUp, expected)).toBe(true)
+    expect(client.stderr).toContain(`line too long: sent the first ${DEFAULT_MAX_LINE_BYTES} bytes, dropped 1`)
+  }, 90_000)
+})
+
 describe('--json', () => {
   it('listen and connect emit one parseable event per line with stable fields', async () => {
     const listener = p2pchat(['listen', '--json', '--bootstrap', net.flag], tempHome().env)
@@ -191,6 +268,36 @@ describe('--json', () => {
     expect(line).toContain('"text":"a\\u007fb\\u009bc\\u0085d\\u202ee\\u2066f\\u200fg\\u2028h\\u2029i\\u001b[2J"')
     expect(line).not.toMatch(/[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/)
     client.end()
+  })
+
+  it('a U+FEFF in a line is kept: at its start, alone, in the middle, between invalid bytes; both ways, message and sent (issue 19, point 21)', async () => {
+    const listener = p2pchat(['listen', '--json', '--bootstrap', net.flag], tempHome().env)
+    const key = (await waitForEvent(listener, 'ready')).publicKey as string
+    const client = p2pchat(['connect', key, '--json', '--bootstrap', net.flag], tempHome().env)
+    await waitForEvent(client, 'connected')
+    await waitForEvent(listener, 'peer-joined')
+    const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+    const lines: Array<[Buffer, string]> = [
+      [Buffer.concat([BOM, Buffer.from('starts with a BOM')]), '\ufeffstarts with a BOM'],
+      [BOM, '\ufeff'],
+      [Buffer.concat([Buffer.from('mid'), BOM, Buffer.from('dle')]), 'mid\ufeffdle'],
+      [Buffer.concat([Buffer.from([0xff]), BOM, Buffer.from([0x78, 0xc3])]), '\ufffd\ufeffx\ufffd']
+    ]
+    const wire = Buffer.concat(lines.flatMap(([bytes]) => [bytes, Buffer.from('\n')]))
+    const texts = lines.map(([, text]) => text)
+    // Parsed from the bytes, not from text decoded chunk by chunk.
+    const all = (proc: Proc, type: string) =>
+      Buffer.concat(proc.stdoutBytes).toString('utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event).filter((e) => e.type === type)
+    const textsOf = (proc: Proc, type: string) => all(proc, type).map((e) => e.text)
+    for (const [from, to] of [[client, listener], [listener, client]] as const) {
+      from.write(wire)
+      await to.waitUntil(() => all(to, 'message').length >= lines.length, `${lines.length} messages`)
+      expect(textsOf(to, 'message')).toEqual(texts)
+      await from.waitUntil(() => all(from, 'sent').length >= lines.length, `${lines.length} sent events`)
+      expect(textsOf(from, 'sent')).toEqual(texts)
+    }
+    client.end()
+    expect((await client.exit()).code).toBe(0)
   })
 
   it('a failure is an error event with its code, and the exit code matches', async () => {

@@ -1,7 +1,14 @@
 /**
  * Line framing for the wire format: UTF-8 text, one message per line,
- * terminated by `\n` (a `\r` before it is dropped). Nothing else is on the
- * wire, so a peer that pipes raw stdin into the stream interoperates.
+ * terminated by `\n`. Nothing else is on the wire, so a peer that pipes raw
+ * stdin into the stream interoperates.
+ *
+ * A line is every byte before its `\n`, a `\r` included: `\r` is a byte like
+ * any other, never dropped or added here, so what was sent arrives byte for
+ * byte whatever the packets (`\r\n` from a Windows peer arrives as `\r\n`;
+ * a terminal view hides a line's last `\r`, see ui/sanitize.ts). The only
+ * thing that decides a line is the byte 0x0A, so where chunks are cut cannot
+ * change the result.
  *
  * Lines are split on the byte 0x0A, which never occurs inside a multibyte
  * UTF-8 sequence, so a character split across chunks is reassembled simply by
@@ -12,7 +19,6 @@
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024
 
 const NEWLINE = 0x0a
-const CR = 0x0d
 
 export interface Line {
   /** The line's bytes without the terminator. */
@@ -28,7 +34,6 @@ export class LineDecoder {
   // The current line overflowed: the rest of it is skipped until its newline.
   private discarding = false
   private dropped = 0
-  private lastDropped = -1
 
   constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
     if (!(maxLineBytes > 0)) throw new RangeError('maxLineBytes must be positive')
@@ -49,7 +54,7 @@ export class LineDecoder {
       const end = nl === -1 ? data.length : nl
       this.append(data, start, end)
       if (nl === -1) break
-      lines.push(this.take(true))
+      lines.push(this.take())
       start = nl + 1
     }
     return lines
@@ -58,14 +63,13 @@ export class LineDecoder {
   /** The stream ended: a final line without `\n` is delivered. */
   end(): Line[] {
     if (this.pendingBytes === 0 && !this.discarding) return []
-    return [this.take(false)]
+    return [this.take()]
   }
 
   private append(data: Buffer, start: number, end: number): void {
     if (end === start) return
     if (this.discarding) {
       this.dropped += end - start
-      this.lastDropped = data[end - 1]!
       return
     }
     const room = this.maxLineBytes - this.pendingBytes
@@ -82,18 +86,10 @@ export class LineDecoder {
     }
     this.discarding = true
     this.dropped += end - start - room
-    this.lastDropped = data[end - 1]!
   }
 
-  private take(terminated: boolean): Line {
+  private take(): Line {
     let bytes = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
-    if (terminated && bytes.length > 0 && bytes[bytes.length - 1] === CR && !this.discarding) {
-      bytes = bytes.subarray(0, bytes.length - 1)
-    }
-    if (this.discarding && terminated && this.lastDropped === CR) {
-      // The \r of a \r\n terminator is not content that was lost.
-      this.dropped--
-    }
     if (this.discarding && this.dropped > 0) {
       // The cut may have split a character: drop its orphaned first bytes.
       const whole = completeUtf8Length(bytes)
@@ -107,7 +103,6 @@ export class LineDecoder {
     this.pendingBytes = 0
     this.discarding = false
     this.dropped = 0
-    this.lastDropped = -1
     return line
   }
 }

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { constants as fsConstants, type Stats } from 'node:fs'
 import fsSync from 'node:fs'
 import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 
 /**
@@ -54,8 +53,12 @@ export function explainFsError(err: unknown, file: string): FileError {
     case 'ENOENT':
       return make('it does not exist')
     case 'EACCES':
-    case 'EPERM':
+    case 'EPERM': {
+      // A directory that could not be made: the one to check is where it was to be made.
+      const failed = (err as NodeJS.ErrnoException).syscall === 'mkdir' ? (err as NodeJS.ErrnoException).path : undefined
+      if (failed) return make(`permission denied (check the permissions of ${path.dirname(failed)})`)
       return make(`permission denied (check the permissions of the file and of ${path.dirname(file)})`)
+    }
     case 'ENOTDIR':
     case 'EEXIST': {
       const blocker = nonDirectoryAncestor(file)
@@ -119,6 +122,48 @@ function nonDirectoryAncestor(file: string): string | null {
 }
 
 /**
+ * `mkdir -p` with mode 0700, whose errors say what is true. Node 20's
+ * recursive mkdir reports ENOENT for any error it does not expect while
+ * making a missing directory (EROFS, EDQUOT, ELOOP…: it then stats that
+ * directory, which does not exist), and names the whole path, not the
+ * directory that failed. So when it fails, the directories are made again one
+ * at a time from the root, and the first failure is the kernel's own error
+ * for that one mkdir (EROFS: the file system is read-only; EACCES, naming
+ * where; ENOTDIR…), or, when a directory on the way is a symbolic link to
+ * nothing, a FileError saying so.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    return
+  } catch {
+    // Found out below, one directory at a time.
+  }
+  const chain: string[] = []
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    chain.unshift(d)
+    if (path.dirname(d) === d) break
+  }
+  for (const d of chain) {
+    try {
+      await fs.mkdir(d, { mode: 0o700 })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') continue // there already (a file there fails at the next one: ENOTDIR)
+      if (code === 'ENOENT') throw (await danglingLink(path.dirname(d), err)) ?? err
+      throw err
+    }
+  }
+}
+
+/** A FileError when `dir` is a symbolic link whose target does not exist, else null. */
+async function danglingLink(dir: string, cause: unknown): Promise<FileError | null> {
+  const target = await fs.readlink(dir).catch(() => null)
+  if (target === null) return null
+  return new FileError('ENOENT', dir, `${dir} is a symbolic link to ${target}, which does not exist`, { cause })
+}
+
+/**
  * Reads a regular file, never blocking on anything else. It is opened with
  * O_NONBLOCK, so opening a FIFO returns at once instead of waiting for a
  * writer; the open handle is then fstat-ed (no check-then-open race) and
@@ -175,7 +220,7 @@ export async function writeFileAtomic(file: string, data: string, opts: { overwr
   if (file === '') throw new FileError('ENOENT', file, 'the path is empty')
   const dir = path.dirname(file)
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    await makeDirs(dir)
     const target = await fs.stat(file).catch(() => null)
     if (target?.isDirectory()) throw new FileError('EISDIR', file, 'it is a directory; give the path of a file')
     const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
@@ -218,139 +263,175 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 export interface LockOptions {
-  /** Give up waiting for another process's lock after this long (default 10 s). */
+  /** Give up waiting for a live lock after this long (default 10 s). */
   waitMs?: number
-  /** A lock older than this is broken even if its owner seems alive (default 30 s). */
+  /** Whatever is at the lock path and was not touched for this long is stale (default 5 s; at least 2 s). */
   staleMs?: number
 }
 
-interface LockRecord {
-  pid: number
-  host: string
-  time: number
-  nonce: string
-}
+/** How long a command waits for a lock held by a live process. */
+const LOCK_WAIT_MS = 10_000
+/**
+ * A holder touches its lock every LOCK_REFRESH_MS, so a lock untouched for
+ * LOCK_STALE_MS belongs to a process that died (or froze that long). The
+ * stale bound is under the wait, so a dead process's lock never makes a
+ * command fail: it is taken over within LOCK_STALE_MS.
+ */
+const LOCK_STALE_MS = 5_000
+const LOCK_REFRESH_MS = 1_000
+/** proper-lockfile may date a new lock up to 1 s ahead (on a file system with whole-second times). */
+const MIN_STALE_MS = 2_000
 
 /**
- * Runs `fn` while holding an exclusive lock on `file` across processes:
- * `<file>.lock`, created with O_EXCL (link of a complete temp file, so a lock
- * is never seen half-written), holding {pid, host, time}. A lock whose owner
- * is dead (same host, no such pid) or that is older than `staleMs` is broken.
- * Waits up to `waitMs`, then throws FileError ELOCKED naming the owner.
- * `fn` must re-read the file inside the lock and write it atomically.
+ * Runs `fn` while holding an exclusive lock on `file` across processes, then
+ * releases it. `fn` must re-read the file inside the lock and write it
+ * atomically. The lock is proper-lockfile's: a directory `<file>.lock` made
+ * with mkdir (atomic), whose mtime its holder refreshes every second, and
+ * which is removed on release and when the process exits.
+ *
+ * Whatever is found at the lock path is judged by its own age (lstat: a
+ * symbolic link is never followed, a FIFO never opened): a directory from a
+ * live p2pchat, a lock file of an older p2pchat, a symbolic link (dangling or
+ * a loop), a FIFO, a socket. Touched within `staleMs`: live, waited for.
+ * Older (or dated more than `staleMs` ahead): stale, removed and the lock
+ * taken, except a directory with something in it, which is not a lock of
+ * ours and is never removed (FileError ELOCKED saying so). The wait is
+ * bounded by `waitMs` in every case: then FileError ELOCKED names the lock
+ * path. Errors making the lock (a read-only file system, permissions) are
+ * FileErrors about `file`.
+ *
+ * proper-lockfile's own stale takeover is turned off (stale: Infinity): it
+ * removes what it judged stale by path, so two processes that judge the same
+ * stale lock can both end up holding it (node-proper-lockfile issue #121,
+ * open); and it cannot judge a symbolic link or remove a file. Takeovers are
+ * made here instead, one at a time (see takeOver).
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const waitMs = opts.waitMs ?? 10_000
-  const staleMs = opts.staleMs ?? 30_000
-  const lock = `${file}.lock`
-  const dir = path.dirname(file)
+  const waitMs = opts.waitMs ?? LOCK_WAIT_MS
+  const staleMs = Math.max(opts.staleMs ?? LOCK_STALE_MS, MIN_STALE_MS)
+  const lock = `${path.resolve(file)}.lock`
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    await makeDirs(path.dirname(file))
   } catch (err) {
     throw explainFsError(err, file)
   }
-  const mine: LockRecord = { pid: process.pid, host: os.hostname(), time: Date.now(), nonce: randomBytes(8).toString('hex') }
+  // Loaded here, not at startup: only commands that change the address book need it.
+  const lockfile = await import('proper-lockfile')
+  let compromised: Error | null = null
   const deadline = Date.now() + waitMs
+  let release: () => Promise<void>
   for (;;) {
-    mine.time = Date.now()
-    if (await tryCreateLock(lock, mine)) break
-    const owner = await readLock(lock)
-    if (owner === undefined) continue // vanished meanwhile: try again at once
-    if (isStale(owner, lock, staleMs) && (await breakLock(lock, owner))) continue
-    if (Date.now() >= deadline) {
-      const who = owner ? `process ${owner.pid} on ${owner.host} since ${new Date(owner.time).toISOString()}` : 'another process'
-      throw new FileError('ELOCKED', file, `it is locked by ${who} (lock file ${lock}); if no p2pchat is running, remove the lock file`)
+    try {
+      release = await lockfile.lock(file, {
+        realpath: false, // the file need not exist yet
+        lockfilePath: lock,
+        stale: Infinity, // never taken over by proper-lockfile itself: see above
+        update: LOCK_REFRESH_MS,
+        retries: 0, // the wait is ours, with its deadline
+        onCompromised: (err) => {
+          compromised = err
+        }
+      })
+      break
+    } catch (err) {
+      const found = await lockEntry(lock, lock)
+      // Nothing there: the mkdir itself failed (a read-only file system, permissions…).
+      if (!found && (err as NodeJS.ErrnoException).code !== 'ELOCKED') throw explainFsError(err, file)
+      const stale = found !== null && isStaleEntry(found, staleMs)
+      if (stale && (await takeOver(lock, found, staleMs))) continue
+      if (Date.now() >= deadline) {
+        if (!found) throw new FileError('ELOCKED', file, `its lock ${lock} kept appearing and vanishing for ${waitMs / 1000} s; try again`)
+        if (stale) throw new FileError('ELOCKED', file, `its lock ${lock} (${describeKind(found)}) is stale, but another process kept taking it over for ${waitMs / 1000} s; try again`)
+        throw new FileError('ELOCKED', file, `it is locked by another process: ${lock} (${describeKind(found)}) was touched ${ago(found)}; if no p2pchat is running, remove it`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 50))
     }
-    await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40))
   }
   try {
-    return await fn()
+    const result = await fn()
+    if (compromised) {
+      throw new FileError('ELOCKED', file, `its lock ${lock} was taken over by another process while this one held it (it was not refreshed for ${staleMs / 1000} s): check the file, the change may be lost`)
+    }
+    return result
   } finally {
-    // Remove it only if it is still ours (a stale-breaker may have taken it).
-    const now = await readLock(lock)
-    if (now && now.nonce === mine.nonce) await fs.rm(lock, { force: true }).catch(() => {})
+    await release().catch(() => {}) // already released if compromised
   }
 }
 
-async function tryCreateLock(lock: string, record: LockRecord): Promise<boolean> {
-  const tmp = `${lock}.${record.pid}.${randomBytes(6).toString('hex')}.tmp`
+/** What is at `entry` (the lock path or its `.break`), not following a symbolic link, or null. */
+async function lockEntry(entry: string, lock: string): Promise<Stats | null> {
   try {
-    await fs.writeFile(tmp, JSON.stringify(record), { flag: 'wx', mode: 0o600 })
-    await fs.link(tmp, lock)
-    return true
+    return await fs.lstat(entry)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw explainFsError(err, lock)
-  } finally {
-    await fs.rm(tmp, { force: true }).catch(() => {})
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw lockFileError(err, lock, 'cannot be examined', entry)
   }
 }
 
-/** The lock's record; null if unreadable or not ours to parse; undefined if it is gone. */
-async function readLock(lock: string): Promise<LockRecord | null | undefined> {
-  try {
-    const { text } = await readRegularFile(lock, { maxBytes: 4096 })
-    const data = JSON.parse(text) as Partial<LockRecord>
-    if (typeof data.pid !== 'number' || typeof data.time !== 'number') return null
-    return { pid: data.pid, host: String(data.host ?? ''), time: data.time, nonce: String(data.nonce ?? '') }
-  } catch (err) {
-    if (err instanceof FileError && err.code === 'ENOENT') return undefined
-    return null
-  }
+function isStaleEntry(stat: Stats, staleMs: number): boolean {
+  return Math.abs(Date.now() - stat.mtimeMs) > staleMs
 }
 
-function isStale(owner: LockRecord | null, lock: string, staleMs: number): boolean {
-  if (owner && owner.host === os.hostname() && !pidAlive(owner.pid)) return true
-  const time = owner?.time ?? lockMtime(lock)
-  return time !== null && Date.now() - time > staleMs
+function ago(stat: Stats): string {
+  const s = (Date.now() - stat.mtimeMs) / 1000
+  return s < 0 ? `${(-s).toFixed(1)} s in the future` : `${s.toFixed(1)} s ago`
 }
 
-function lockMtime(lock: string): number | null {
-  try {
-    return fsSync.statSync(lock).mtimeMs
-  } catch {
-    return null
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
+/** A problem with the lock path (or its `.break`: `entry`), as ELOCKED about the locked file; the reason names the entry. */
+function lockFileError(err: unknown, lock: string, what: string, entry = lock): FileError {
+  const why = explainFsError(err, entry)
+  const file = lock.slice(0, -'.lock'.length)
+  return new FileError('ELOCKED', file, `${entry === lock ? `its lock ${lock}` : entry} ${what}: ${why.reason}`, { cause: err })
 }
 
 /**
- * Removes a stale lock without removing a fresh one that replaced it: the
- * judgement may rest on an old read (its owner finished and exited, and
- * someone else holds the lock now). So breakers take turns through
- * `<lock>.break` (O_EXCL), and under it re-read the lock and remove it only
- * if it is still the very record judged stale. Nobody can create a new lock
- * while the stale one is in place, so nothing fresh is removed. A `.break`
- * file older than 5 s belongs to a breaker that died and is removed.
- * Returns true when the stale lock was removed.
+ * Removes the stale entry judged `judged` at the lock path, without ever
+ * removing a live lock that replaced it: breakers take turns through
+ * `<lock>.break` (O_EXCL), and under it re-examine the lock path and remove
+ * what is there only if it is still the very entry judged stale (same inode,
+ * same mtime). Nothing new can be made at the lock path while the stale
+ * entry is there, and only breakers remove one, so nothing live is removed.
+ * (Left: a stale holder that wakes up and releases between that check and the
+ * removal, microseconds.) A `.break` left by a breaker that died is judged
+ * like a lock. Returns true when the stale entry is gone.
  */
-async function breakLock(lock: string, judged: LockRecord | null): Promise<boolean> {
+async function takeOver(lock: string, judged: Stats, staleMs: number): Promise<boolean> {
   const breaker = `${lock}.break`
   try {
-    await fs.writeFile(breaker, String(process.pid), { flag: 'wx', mode: 0o600 })
+    // Empty: only its existence and age count. Made or not, never half-made.
+    await (await fs.open(breaker, 'wx', 0o600)).close()
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw explainFsError(err, lock)
-    const since = lockMtime(breaker)
-    if (since !== null && Date.now() - since > 5000) await fs.rm(breaker, { force: true }).catch(() => {})
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw lockFileError(err, lock, 'is stale but cannot be taken over')
+    const other = await lockEntry(breaker, lock)
+    if (other && isStaleEntry(other, staleMs)) await removeEntry(breaker, other, lock)
     return false
   }
   try {
-    const now = await readLock(lock)
-    if (now === undefined) return true // gone meanwhile
-    const same = judged === null ? now === null : now !== null && now.nonce === judged.nonce && now.pid === judged.pid && now.time === judged.time
-    if (!same) return false
-    await fs.rm(lock, { force: true })
-    return true
+    const now = await lockEntry(lock, lock)
+    if (!now) return true
+    if (now.ino !== judged.ino || now.dev !== judged.dev || now.mtimeMs !== judged.mtimeMs) return false
+    return await removeEntry(lock, now, lock)
   } finally {
-    await fs.rm(breaker, { force: true }).catch(() => {})
+    await fs.unlink(breaker).catch(() => {})
+  }
+}
+
+/** Removes one entry, never a directory's contents: true when it is gone, false when it changed meanwhile. */
+async function removeEntry(entry: string, stat: Stats, lock: string): Promise<boolean> {
+  try {
+    if (stat.isDirectory()) await fs.rmdir(entry)
+    else await fs.unlink(entry)
+    return true
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return true
+    // A directory with something in it was not made by proper-lockfile: not ours to empty.
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+      throw new FileError('ELOCKED', lock.slice(0, -'.lock'.length), `${entry} is a directory with files in it, not a lock of p2pchat's; if no p2pchat is running, move it away`, { cause: err })
+    }
+    // Replaced meanwhile by an entry of another kind: judge it again.
+    if (code === 'EISDIR' || code === 'ENOTDIR') return false
+    throw lockFileError(err, lock, `is stale (${describeKind(stat)}, touched ${ago(stat)}) but cannot be removed`, entry)
   }
 }
 

@@ -8,7 +8,7 @@ import type { ChatController, ChatUi, Stage, UiOptions } from '../chat-ui.js'
 import type { PairingNews, RelayNews } from '../events.js'
 import { DELIVERY_MARKS, clockTime, formatPathSummary, formatSafetyWords, lineNotice, peerColor, type DeliveryState } from '../format.js'
 import { pendingNotice, undeliveredNotice, unsentTypingNotice } from '../present/delivery.js'
-import { sanitize, sanitizeText } from '../sanitize.js'
+import { sanitize, sanitizeLine, sanitizeText } from '../sanitize.js'
 import { routeOutputLoss } from '../../process/shutdown.js'
 import { ScreenRows, displayPos, printedEnd, printedRows, promptRows, rewriteAbove, setPromptRows, writeAbove } from './screen.js'
 import { KeyInput } from './keys.js'
@@ -215,7 +215,7 @@ export class InteractiveUi implements ChatUi, SlashView {
   private message(peer: Sender, line: Line): void {
     const notice = lineNotice(line)
     if (notice) this.system(`${this.peerName(peer)}: ${notice}`)
-    this.print(`${this.stamp()}${this.peerName(peer)}${this.c.dim(':')} ${sanitize(line.bytes)}`)
+    this.print(`${this.stamp()}${this.peerName(peer)}${this.c.dim(':')} ${sanitizeLine(line)}`)
   }
 
   notice(text: string): void {

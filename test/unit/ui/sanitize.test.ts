@@ -1,5 +1,14 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { PassThrough, Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { isSafe, sanitize } from '../../../src/ui/sanitize.js'
+import type { OwnLine } from '../../../src/core/peer/conversation.js'
+import { describeLines } from '../../../src/ui/format.js'
+import { JsonUi } from '../../../src/ui/json.js'
+import { Output } from '../../../src/ui/output.js'
+import { pendingNotice } from '../../../src/ui/present/delivery.js'
+import { decodeUtf8, isSafe, sanitize } from '../../../src/ui/sanitize.js'
+import { ROOT } from '../../helpers/proc.js'
 
 describe('sanitize', () => {
   it.each([
@@ -38,3 +47,55 @@ describe('sanitize', () => {
     expect(out).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/)
   })
 })
+
+describe('a U+FEFF in text is text (issue 19, point 21)', () => {
+  // EF BB BF is U+FEFF; a TextDecoder drops it at the start by default.
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+  const cases: Array<[string, Buffer, string]> = [
+    ['at the start', Buffer.concat([BOM, Buffer.from('hello')]), '\ufeffhello'],
+    ['alone', BOM, '\ufeff'],
+    ['twice at the start', Buffer.concat([BOM, BOM, Buffer.from('x')]), '\ufeff\ufeffx'],
+    ['in the middle', Buffer.concat([Buffer.from('mid'), BOM, Buffer.from('dle')]), 'mid\ufeffdle'],
+    ['between invalid bytes', Buffer.concat([Buffer.from([0xff]), BOM, Buffer.from([0x78, 0xc3])]), '\ufffd\ufeffx\ufffd']
+  ]
+
+  it.each(cases)('decodeUtf8 keeps it %s, every time (no state between calls)', (_, bytes, text) => {
+    expect(decodeUtf8(bytes)).toBe(text)
+    expect(decodeUtf8(bytes)).toBe(text)
+    expect(sanitize(bytes)).toBe(text)
+  })
+
+  it.each(cases)('a message and a sent line in --json carry it %s, and the JSON parses back to it', (_, bytes, text) => {
+    const lines: string[] = []
+    const stdout = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) })
+    const output = new Output({ stdout, stderr: new PassThrough(), env: {} })
+    const ui = new JsonUi({ output, stdin: new PassThrough() })
+    ui.messages({ key: 'ab'.repeat(32), name: 'alice' }, [{ bytes, droppedBytes: 0 }])
+    ui.sent([bytes], { fate: 'sent', wait: false, first: 1, last: 1 })
+    output.flush()
+    const events = lines.join('').split('\n').filter(Boolean)
+    // Escaped, so an invisible character is visible in the JSON itself.
+    for (const json of events) expect(json).not.toContain('\ufeff')
+    expect(events.map((e) => (JSON.parse(e) as { text: string }).text)).toEqual([text, text])
+  })
+
+  it.each(cases)('notices that quote our lines keep it %s', (_, bytes, text) => {
+    expect(describeLines([{ seq: 1, bytes }])).toBe(`1 line (#1 ${JSON.stringify(text)})`)
+    expect(pendingNotice({ key: 'ab'.repeat(32), name: 'alice' }, [{ seq: 1, bytes } as OwnLine])).toContain(JSON.stringify(text))
+  })
+
+  it('every TextDecoder in src/ keeps it (ignoreBOM), and nothing else decodes peer or user bytes', () => {
+    const found = sources(path.join(ROOT, 'src')).flatMap((f) => {
+      const text = readFileSync(f, 'utf8')
+      return [...text.matchAll(/new TextDecoder\([^)]*\)|new StringDecoder\(|\.setEncoding\(/g)].map((m) => `${path.relative(ROOT, f)}: ${m[0]}`)
+    })
+    expect(found).toEqual(["src/ui/sanitize.ts: new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })"])
+  })
+})
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name)
+    return statSync(file).isDirectory() ? sources(file) : file.endsWith('.ts') ? [file] : []
+  })
+}

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest'
-import { DEFAULT_MAX_LINE_BYTES, LineDecoder, completeUtf8Length, encodeLine, type Line } from '../../../../src/core/peer/framing.js'
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder, completeUtf8Length, encodeLine, encodeLines, type Line } from '../../../../src/core/peer/framing.js'
+import { cutAt, everyTwoWaySplit, randomSplits, seeded } from '../../../helpers/splits.js'
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8')
 const texts = (lines: Line[]): string[] => lines.map((l) => l.bytes.toString('utf8'))
@@ -195,33 +196,30 @@ describe('LineDecoder multibyte UTF-8 across chunks', () => {
   }
 })
 
-describe('LineDecoder carriage returns', () => {
-  it('strips \\r before \\n', () => {
+describe('LineDecoder carriage returns: a \\r is a byte like any other', () => {
+  it('keeps the \\r of a \\r\\n: the line is every byte before the \\n', () => {
     const lines = decodeAll([utf8('hello\r\nworld\r\n')])
-    expect(texts(lines)).toEqual(['hello', 'world'])
+    expect(texts(lines)).toEqual(['hello\r', 'world\r'])
   })
 
-  it('strips \\r when \\r and \\n arrive in different chunks', () => {
+  it('keeps it when \\r and \\n arrive in different chunks', () => {
     const d = new LineDecoder()
     expect(d.push(utf8('hello\r'))).toEqual([])
-    expect(texts(d.push(utf8('\nx')))).toEqual(['hello'])
+    expect(texts(d.push(utf8('\nx')))).toEqual(['hello\r'])
     expect(texts(d.end())).toEqual(['x'])
   })
 
-  it('turns a bare \\r\\n into an empty line', () => {
-    expect(texts(decodeAll([utf8('\r\n')]))).toEqual([''])
+  it('turns a bare \\r\\n into a line of one \\r', () => {
+    expect(texts(decodeAll([utf8('\r\n')]))).toEqual(['\r'])
   })
 
-  it('keeps a lone \\r in the middle of a line', () => {
+  it('keeps a lone \\r in the middle of a line, and every \\r of \\r\\r\\n', () => {
     expect(texts(decodeAll([utf8('a\rb\n')]))).toEqual(['a\rb'])
     expect(texts(decodeAll([utf8('\rstart\n')]))).toEqual(['\rstart'])
+    expect(texts(decodeAll([utf8('a\r\r\n')]))).toEqual(['a\r\r'])
   })
 
-  it('strips only one \\r before \\n', () => {
-    expect(texts(decodeAll([utf8('a\r\r\n')]))).toEqual(['a\r'])
-  })
-
-  it('keeps a trailing \\r on a final line without \\n (no terminator to strip)', () => {
+  it('keeps a trailing \\r on a final line without \\n', () => {
     const d = new LineDecoder()
     expect(d.push(utf8('abc\r'))).toEqual([])
     expect(texts(d.end())).toEqual(['abc\r'])
@@ -273,9 +271,9 @@ describe('LineDecoder long lines', () => {
     expect(lines[0]!.droppedBytes).toBe(0)
   })
 
-  it('keeps a line of maxLineBytes-1 plus \\r\\n intact', () => {
+  it('keeps a line of maxLineBytes-1 plus \\r\\n intact: the \\r is its last byte', () => {
     const lines = decodeAll([utf8('x'.repeat(15) + '\r\n')], 16)
-    expect(texts(lines)).toEqual(['x'.repeat(15)])
+    expect(texts(lines)).toEqual(['x'.repeat(15) + '\r'])
     expect(lines[0]!.droppedBytes).toBe(0)
   })
 
@@ -481,13 +479,79 @@ describe('completeUtf8Length', () => {
   })
 })
 
-describe('regressions', () => {
-  it('a CRLF line exactly at the limit is whole, and the \\r is not counted as dropped', () => {
-    const d = new LineDecoder(16)
-    const [exact] = d.push(Buffer.from('x'.repeat(16) + '\r\n'))
-    expect(exact!.bytes.toString()).toBe('x'.repeat(16))
-    expect(exact!.droppedBytes).toBe(0)
-    const [longer] = d.push(Buffer.from('y'.repeat(20) + '\r\n'))
-    expect(longer!.droppedBytes).toBe(4)
+describe('one rule for \\r, whatever the packets (issue 19, point 18)', () => {
+  // What the rule says a byte string decodes to: a line is every byte before
+  // its \n (a \r included); a line over the limit keeps its first bytes (less
+  // a character the cut would split) and counts the rest as dropped; a last
+  // line without \n is a line too.
+  function byTheRule(data: Buffer, max: number): Array<[string, number]> {
+    const out: Array<[string, number]> = []
+    let start = 0
+    for (;;) {
+      const nl = data.indexOf(0x0a, start)
+      const line = data.subarray(start, nl === -1 ? data.length : nl)
+      if (nl === -1 && line.length === 0) break
+      const keep = line.length <= max ? line.length : completeUtf8Length(line.subarray(0, max))
+      out.push([line.subarray(0, keep).toString('hex'), line.length - keep])
+      if (nl === -1) break
+      start = nl + 1
+    }
+    return out
+  }
+  const decoded = (chunks: Uint8Array[], max: number) => decodeAll(chunks, max).map((l): [string, number] => [l.bytes.toString('hex'), l.droppedBytes])
+
+  const MAX = 16
+  // CRLF, bare CRLF, a lone CR, CR CR LF, a CR as the last byte that fits, a
+  // CR as the first byte past the limit, a CR where a long line is cut, a CR
+  // after a multibyte character, a character cut by the limit before a CR,
+  // and a last line that ends in CR without LF.
+  const SAMPLE = Buffer.concat([
+    utf8('plain\ncrlf\r\n\r\nlone\rcr\n\r\r\n'),
+    utf8('x'.repeat(MAX - 1) + '\r\n'),
+    utf8('y'.repeat(MAX) + '\r\n'),
+    utf8('w'.repeat(MAX - 1) + '\rmore\r\n'),
+    utf8('z'.repeat(MAX + 4) + '\r\n'),
+    utf8('é€\r\n' + 'a'.repeat(MAX - 2) + '€\r\n'),
+    Buffer.from([0xff, 0x0d, 0xc3, 0x0d, 0x0a]),
+    utf8('tail\r')
+  ])
+
+  it('decodes the sample by the rule: every \\r kept, the limit counting it like any byte', () => {
+    const whole = decoded([SAMPLE], MAX)
+    expect(whole).toEqual(byTheRule(SAMPLE, MAX))
+    // Spot checks of the rule itself.
+    expect(whole[1]).toEqual([utf8('crlf\r').toString('hex'), 0])
+    expect(whole[5]).toEqual([utf8('x'.repeat(MAX - 1) + '\r').toString('hex'), 0])
+    expect(whole[6]).toEqual([utf8('y'.repeat(MAX)).toString('hex'), 1])
+    expect(whole.at(-1)).toEqual([utf8('tail\r').toString('hex'), 0])
+  })
+
+  it('gives the same lines for every 2-way split, every 3-way split and 2000 random splits', () => {
+    const expected = byTheRule(SAMPLE, MAX)
+    for (const { what, chunks } of everyTwoWaySplit(SAMPLE)) expect(decoded(chunks, MAX), what).toEqual(expected)
+    for (let i = 0; i <= SAMPLE.length; i++) {
+      for (let j = i; j <= SAMPLE.length; j++) {
+        const got = decoded(cutAt(SAMPLE, [i, j]), MAX)
+        if (JSON.stringify(got) !== JSON.stringify(expected)) expect(got, `cuts at ${i},${j}`).toEqual(expected)
+      }
+    }
+    for (const { what, chunks } of randomSplits(SAMPLE, 2000, 18)) expect(decoded(chunks, MAX), what).toEqual(expected)
+  })
+
+  it('byte by byte too, and whole lines re-encoded give back the input exactly', () => {
+    expect(decoded(byteByByte(SAMPLE), MAX)).toEqual(byTheRule(SAMPLE, MAX))
+    const fits = utf8('a\r\nb\rc\n\r\n\r\r\n\n' + 'x'.repeat(MAX - 1) + '\r\n')
+    expect(encodeLines(decodeAll([fits], MAX).map((l) => l.bytes)).equals(fits)).toBe(true)
+  })
+
+  it('random bytes (CR and LF often) in random splits: the same lines as when whole, by the rule', () => {
+    const random = seeded(19)
+    for (let round = 0; round < 200; round++) {
+      const data = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 60) }, () => [0x0d, 0x0a, 0x61, 0xe2, 0x82, 0xac, 0xff][Math.floor(random() * 7)]!))
+      const max = 1 + Math.floor(random() * 8)
+      const expected = byTheRule(data, max)
+      expect(decoded([data], max)).toEqual(expected)
+      for (const { what, chunks } of randomSplits(data, 20, round)) expect(decoded(chunks, max), `${data.toString('hex')} max ${max}, ${what}`).toEqual(expected)
+    }
   })
 })
