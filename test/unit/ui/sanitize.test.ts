@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
@@ -89,7 +90,9 @@ describe('a U+FEFF in text is text (issue 19, point 21)', () => {
       const text = readFileSync(f, 'utf8')
       return [...text.matchAll(/new TextDecoder\([^)]*\)|new StringDecoder\(|\.setEncoding\(/g)].map((m) => `${path.relative(ROOT, f)}: ${m[0]}`)
     })
-    expect(found).toEqual(["src/ui/sanitize.ts: new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })"])
+    // keys.ts decodes what is typed at a terminal, a character at a time (a StringDecoder keeps a U+FEFF).
+    expect(found).toEqual(['src/ui/interactive/keys.ts: new StringDecoder(', "src/ui/sanitize.ts: new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })"])
+    expect(new StringDecoder('utf8').write(Buffer.from([0xef, 0xbb, 0xbf, 0x41]))).toBe('\ufeffA')
   })
 })
 
