@@ -170,10 +170,12 @@ describe('network failures', () => {
     }
   })
 
-  it('no reachable bootstrap node: exit 9 with the likely cause', async () => {
+  it('no reachable bootstrap node: exit 9 with the likely cause and what to do (issue 19 point 12)', async () => {
     const { code, stderr } = await run(['connect', HEX, '--bootstrap', '127.0.0.1:9'])
     expect(code).toBe(9)
-    expect(errorLine(stderr)).toMatch(/could not reach any DHT node .*127\.0\.0\.1:9.*UDP/)
+    expect(errorLine(stderr)).toBe(
+      "p2pchat: could not reach any DHT node (tried 127.0.0.1:9): check that 'p2pchat bootstrap' runs at that address and that UDP to it is not blocked"
+    )
   })
 
   it('connects by z-base-32 key as well as hex', async () => {
