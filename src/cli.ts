@@ -295,7 +295,6 @@ function reportError(err: unknown, json: Output | null | undefined): number {
   let code: string
   let message: string
   let exitCode: number
-  let shown = false
   if (err instanceof CommanderError) {
     code = 'USAGE'
     // commander's own line break before its suggestion is not the user's.
@@ -303,7 +302,6 @@ function reportError(err: unknown, json: Output | null | undefined): number {
     exitCode = EXIT.USAGE
   } else if (err instanceof ChatError) {
     ;({ code, message, exitCode } = err)
-    shown = err.shown
   } else {
     code = 'INTERNAL'
     message = `unexpected error: ${err instanceof Error ? err.message : String(err)}`
@@ -316,7 +314,7 @@ function reportError(err: unknown, json: Output | null | undefined): number {
     if (json) json.json(event)
     else process.stdout.write(safeJson(event) + '\n')
   }
-  if (!shown) process.stderr.write(`p2pchat: ${message}\n`)
+  process.stderr.write(`p2pchat: ${message}\n`)
   if (exitCode === EXIT.INTERNAL && process.env.P2PCHAT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`)
   return exitCode
 }

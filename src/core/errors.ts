@@ -97,8 +97,6 @@ export function escapeControls(text: string): string {
 export class ChatError extends Error {
   readonly code: string
   readonly exitCode: ExitCode
-  /** Set by the UI when it already showed this error its own way (e.g. a failed spinner). */
-  shown = false
 
   constructor(code: string, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
     // One line wherever it is shown (stderr, a spinner, JSON), whatever the user typed into it.

@@ -76,9 +76,7 @@ export class PipeUi implements ChatUi {
   block(text: string): void {
     this.opts.output.stderr.write(text.endsWith('\n') ? text : text + '\n')
   }
-  failed(): boolean {
-    return false
-  }
+  failed(): void {}
   closed(reason: string | null): void {
     if (reason) this.notice(reason)
   }

@@ -251,14 +251,9 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.notice(undeliveredNotice(peer, lines, kept))
   }
 
-  failed(error: ChatError): boolean {
-    const message = sanitizeText(error.message)
-    if (this.spinner) {
-      this.stopSpinner('fail', message)
-      return true
-    }
-    this.print(this.c.red(`error: ${message}`))
-    return true
+  /** The error is printed by the top level, as one `p2pchat:` line on stderr: the spinner is cleared first (stop() took the prompt down). */
+  failed(): void {
+    this.stopSpinner('stop')
   }
 
   closed(reason: string | null): void {
