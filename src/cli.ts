@@ -101,7 +101,8 @@ async function main(argv: string[]): Promise<number> {
   const connectCmd = program
     .command('connect')
     .description('connect to a listening peer by invite code, contact name or public key, and chat')
-    .argument('<key>', 'an invite code (7-orbit-tunnel-maple), a contact name, or the peer\'s public key (64 hex or 52 z-base-32 characters)')
+    // Words: an invite code typed without quotes (`connect 7 orbit tunnel maple`) arrives as several.
+    .argument('<code|name|key...>', 'an invite code (7-orbit-tunnel-maple, or its words with spaces), a contact name, or the peer\'s public key (64 hex or 52 z-base-32 characters)')
     .option('-i, --identity <file>', 'identity file; must exist (default: the default identity if it exists, else a throwaway key)', filePath)
     .addOption(bootstrapOption())
     .option('-t, --timeout <seconds>', `give up connecting after this many seconds, per attempt (at most ${LIMITS.timeout}; default: 30)`, seconds(LIMITS.timeout), 30)
@@ -117,9 +118,9 @@ async function main(argv: string[]): Promise<number> {
       ["printf 'backup done\\n' | p2pchat connect KEY", 'send a line from a script; exits 0 once delivered'],
       ['p2pchat connect KEY --reconnect --relay-through RELAYKEY', 'stay connected, through a relay if needed']
     ]))
-    .action(async (key: string, opts) => {
+    .action(async (words: string[], opts) => {
       const { connect } = await import('./commands/connect.js')
-      exitCode = await connect(key, opts, await ctx())
+      exitCode = await connect(words, opts, await ctx())
     })
 
   program

@@ -7,7 +7,7 @@ import { RoomRelays } from '../core/relay/room-relays.js'
 import { Admission } from '../core/roles/admission.js'
 import { ChatListener } from '../core/roles/listener.js'
 import { AllowList } from '../core/store/allowlist.js'
-import { defaultOfferedName, validateContactName } from '../core/store/contacts.js'
+import { validateContactName } from '../core/store/contacts.js'
 import { toHex, toZ32 } from '../core/store/keys.js'
 import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import { showFailure, type ChatController } from '../ui/chat-ui.js'
@@ -17,7 +17,7 @@ import { bootstrapFlag, JOINING } from '../ui/present/network.js'
 import { memberRelayName, showRoomRelays } from '../ui/present/relays.js'
 import { ANNOUNCING, connectCommand, describeAllowList, LISTENER_STOPPED, presentGuestList, presentRoom, showQr } from '../ui/present/room.js'
 import type { CommandContext } from './context.js'
-import { chatUi, chooseIdentity, joinDht, networkOf, relaysOf, watchedAddressBook } from './shared.js'
+import { chatUi, chooseIdentity, joinDht, networkOf, offeredName, relaysOf, watchedAddressBook } from './shared.js'
 
 export interface ListenOptions {
   identity?: string
@@ -124,7 +124,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     })
     // Invite codes: one open at a time, from --invite at start or /invite later.
     const code = {
-      name: opts.name ?? defaultOfferedName(ctx.env.USER ?? ctx.env.LOGNAME),
+      name: offeredName(opts.name, ctx),
       uses: opts.inviteUses ?? 1,
       expiresMs: opts.inviteExpires !== undefined ? Math.round(opts.inviteExpires * 60_000) : INVITE_DEFAULT_EXPIRES_MS
     }

@@ -1,8 +1,9 @@
+import os from 'node:os'
 import path from 'node:path'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { ChatError } from '../core/errors.js'
 import { leaveNetwork, openNode, resolveNetwork, resolveRelays, type NetworkConfig } from '../core/dht/network.js'
-import { ContactBook, loadContacts, type Contacts } from '../core/store/contacts.js'
+import { ContactBook, defaultOfferedName, loadContacts, type Contacts } from '../core/store/contacts.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, loadOrCreateIdentity, RELAY_IDENTITY_HINTS, type Identity } from '../core/store/identity.js'
 import type { Shutdown } from '../process/shutdown.js'
 import { chooseMode, createUi, type ChatUi, type UiMode } from '../ui/chat-ui.js'
@@ -79,6 +80,24 @@ export const leaveDht = leaveNetwork
 /** The address book as it is now. */
 export function addressBook(ctx: CommandContext): Promise<Contacts> {
   return loadContacts(contactsPath(ctx))
+}
+
+/**
+ * The contact name offered to those we pair with: --name, else the login
+ * name (USER, LOGNAME, else the account's own: a service or `env -i` has
+ * neither variable), made a valid contact name.
+ */
+export function offeredName(flag: string | undefined, ctx: CommandContext): string {
+  return flag ?? defaultOfferedName(ctx.env.USER || ctx.env.LOGNAME || accountName())
+}
+
+/** The name of the account this process runs as; undefined when the system has none for its uid (os.userInfo() throws then). */
+function accountName(): string | undefined {
+  try {
+    return os.userInfo().username
+  } catch {
+    return undefined
+  }
 }
 
 /** The address book, kept current for a long-running command (call watch(), then close()). */

@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
@@ -52,7 +53,8 @@ describe('invite codes', () => {
     const lkey = keyOf(lhome)
     const jkey = keyOf(jhome)
     expect(first.stderr).toContain(`created a new identity in ${path.join(jhome.dir, 'config', 'p2pchat', 'identity.json')}`)
-    expect(first.stderr).toContain(`paired with ${lkey} by invite code (saved as contact alice; you offered the name bob); next time: p2pchat connect alice`)
+    // The command for next time works as printed: on this private network it needs --bootstrap (issue 19 point 13).
+    expect(first.stderr).toContain(`paired with ${lkey} by invite code (saved as contact alice; you offered the name bob); next time: p2pchat connect alice --bootstrap ${net.flag}\n`)
     expect(first.stderr).toContain(`connected to ${lkey} (direct`)
     await listener.waitFor(`paired with bob (${jkey}) by invite code: saved as contact bob; the code is used up`)
     // Named from its first join, even when its chat connection beats the contacts file write.
@@ -196,6 +198,26 @@ describe('invite codes', () => {
     expect((await listener.exit()).code).toBe(0)
   }, 60_000)
 
+  it('a code typed as words without quotes pairs; with USER and LOGNAME unset, each side offers the account\'s name (issue 19 point 13)', async () => {
+    // A service, a cron job or `env -i` has neither variable: the account still has a name.
+    const noLogin = (home: { env: NodeJS.ProcessEnv }) => ({ ...home.env, USER: undefined, LOGNAME: undefined })
+    const account = os.userInfo().username
+    const lhome = tempHome()
+    const listener = p2pchat(['listen', '--bootstrap', net.flag, '--invite'], noLogin(lhome))
+    const code = (await listener.waitFor(CODE))[1]!
+    const jhome = tempHome()
+    // `connect 7 orbi tunn mapl`: each word its own argument, as typed with spaces and no quotes.
+    const words = code.split('-').map((w, i) => (i === 0 ? w : w.slice(0, 4).toUpperCase()))
+    const joiner = p2pchat(['connect', ...words, '--bootstrap', net.flag], noLogin(jhome))
+    joiner.end('typed as words\n')
+    expect((await joiner.exit()).code, joiner.stderr).toBe(0)
+    await listener.waitFor('typed as words\n', 'stdout')
+    expect(joiner.stderr).toContain(`you offered the name ${account})`)
+    expect(contactsOf(jhome)).toEqual({ [account]: keyOf(lhome) })
+    await listener.waitFor(`paired with ${account} (`)
+    expect(contactsOf(lhome)).toEqual({ [account]: keyOf(jhome) })
+  }, 60_000)
+
   it('bad input is a usage error before any network: a word not in the list (named), a malformed code, invite options without --invite', async () => {
     const home = tempHome().env
     const cases: Array<[string[], RegExp]> = [
@@ -207,7 +229,10 @@ describe('invite codes', () => {
       [['listen', '--invite-uses', '2'], /--invite-uses, --invite-expires and --name go with --invite/],
       [['listen', '--invite', '--invite-uses', '0'], /expected a whole number from 1 to 1000/],
       [['listen', '--invite', '--invite-expires', '-1'], /expected a positive number of minutes/],
-      [['contacts', 'add', '7-orbit-tunnel-maple', 'a'.repeat(64)], /looks like an invite code/]
+      [['contacts', 'add', '7-orbit-tunnel-maple', 'a'.repeat(64)], /looks like an invite code/],
+      // Several words that are not an invite code (issue 19 point 13).
+      [['connect', 'alice', 'bob'], /^p2pchat: connect takes one invite code, contact name or key, not 2 words \("alice bob"\); an invite code is a number and three words, like 7-orbit-tunnel-maple or 7 orbit tunnel maple\n$/],
+      [['connect', 'a'.repeat(64), 'extra'], /not 2 words/]
     ]
     for (const [args, message] of cases) {
       // A bootstrap nobody answers at: these must fail before the network anyway.

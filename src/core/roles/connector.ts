@@ -95,6 +95,8 @@ export interface ConnectorOptions {
   stopped?: Promise<unknown>
   /** Whose relay a relay key is, for the path indicator. */
   relayName?: (relayHex: string) => string | null
+  /** The private network's bootstrap list (null or omitted: the public DHT), for the commands an error prints. */
+  bootstrap?: string | null
 }
 
 /**
@@ -375,7 +377,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
           localNatRandom: this.dht.randomized,
           relaysConfigured: relays.length > 0,
           volunteersLookedFor: lookedForVolunteers,
-          silentLanPeer: lanPings.silentSince(attemptStart)
+          silentLanPeer: lanPings.silentSince(attemptStart),
+          bootstrap: this.opts.bootstrap
         })
         if (!this.opts.reconnect || !retryable(failure)) {
           this.settle({ code: failure.exitCode, error: failure, reason: null })

@@ -94,8 +94,11 @@ function presentInvitation(inv: Invitation, ui: ChatUi, words: InviteWords): voi
   })
 }
 
-/** `connect CODE`: paired with the inviter, saved (or found) as a contact. */
-export function presentInviterPaired(ui: ChatUi, inviter: { key: Buffer; name: string }, saved: Remembered, offered: string): void {
+/**
+ * `connect CODE`: paired with the inviter, saved (or found) as a contact.
+ * `bootstrapFlag`: what the next time's command needs on a private network (see bootstrapFlag()).
+ */
+export function presentInviterPaired(ui: ChatUi, inviter: { key: Buffer; name: string }, saved: Remembered, offered: string, bootstrapFlag: string): void {
   const keyHex = toHex(inviter.key)
   const fields = { key: keyHex, name: inviter.name, savedAs: saved.savedAs, offeredAs: offered }
   showKeyChanged(ui, `the inviter's key ${keyHex}`, keyHex, saved, fields)
@@ -103,7 +106,7 @@ export function presentInviterPaired(ui: ChatUi, inviter: { key: Buffer; name: s
   ui.pairing({
     event: 'paired',
     ...fields,
-    text: `paired with ${keyHex} by invite code (${how}; you offered the name ${offered}); next time: p2pchat connect ${saved.savedAs}`
+    text: `paired with ${keyHex} by invite code (${how}; you offered the name ${offered}); next time: p2pchat connect ${saved.savedAs}${bootstrapFlag}`
   })
 }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { ChatError, escapeControls, EXIT, fromDhtError, relayPairingFailed } from '../../../src/core/errors.js'
+import { ChatError, escapeControls, EXIT, explainHolepunchFailure, fromDhtError, relayPairingFailed } from '../../../src/core/errors.js'
 
 /** An error shaped like the ones hyperdht throws (Error with a string code). */
 function dhtError(code: string, message = `${code}: something happened`): Error & { code: string } {
@@ -264,5 +264,16 @@ describe('relay pairing failures', () => {
 
   it('other failures are not relay pairing failures', () => {
     expect(relayPairingFailed(fromDhtError(Object.assign(new Error('x'), { code: 'HOLEPUNCH_ABORTED' })))).toBe(false)
+  })
+})
+
+describe('explainHolepunchFailure', () => {
+  it('prints the relay command with the private network it needs, so that it works as printed (issue 19 point 13)', () => {
+    const failure = fromDhtError(dhtError('HOLEPUNCH_ABORTED'))
+    const pub = explainHolepunchFailure(failure, { localNatRandom: false, relaysConfigured: false })
+    expect(pub.message).toContain("a relay would help: run 'p2pchat relay' on a machine both peers can reach")
+    const priv = explainHolepunchFailure(failure, { localNatRandom: false, relaysConfigured: false, bootstrap: '192.168.1.10:49737' })
+    expect(priv.message).toContain("a relay would help: run 'p2pchat relay --bootstrap 192.168.1.10:49737' on a machine both peers can reach")
+    expect([priv.code, priv.exitCode]).toEqual(['HOLEPUNCH_ABORTED', EXIT.HOLEPUNCH_FAILED])
   })
 })
