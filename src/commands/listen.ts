@@ -15,7 +15,7 @@ import { identityWords } from '../ui/present/identity.js'
 import { inviteWords, OPENING_INVITE, presentInvites } from '../ui/present/invite.js'
 import { bootstrapFlag, JOINING } from '../ui/present/network.js'
 import { memberRelayName, showRoomRelays } from '../ui/present/relays.js'
-import { ANNOUNCING, connectCommand, describeAllowList, LISTENER_STOPPED, presentGuestList, presentRoom, showQr } from '../ui/present/room.js'
+import { ANNOUNCING, connectCommand, describeAllowList, LISTENER_STOPPED, presentGuestList, presentRoom, qrPresenter } from '../ui/present/room.js'
 import type { CommandContext } from './context.js'
 import { chatUi, chooseIdentity, joinDht, networkOf, offeredName, relaysOf, watchedAddressBook } from './shared.js'
 
@@ -170,10 +170,12 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     if (roomRelays) showRoomRelays(roomRelays, ui, (hex) => admission.displayName(hex))
     presentRoom(room, ui, { maxPeers: opts.maxPeers, stopping: () => stopping })
     const flag = bootstrapFlag(network)
+    const showQr = opts.qr ? await qrPresenter() : null
     presentInvites(invites, ui, {
       ...code,
       bootstrapFlag: flag,
-      newCodeHint: inviteWords.newCodeHint(mode === 'interactive')
+      newCodeHint: inviteWords.newCodeHint(mode === 'interactive'),
+      qr: showQr
     })
 
     ui.stage('announcing', ANNOUNCING)
@@ -189,7 +191,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     const hex = toHex(identity.publicKey)
     ui.ready(hex, toZ32(identity.publicKey), connectCommand(hex, flag))
     if (admission.restricted) ui.notice(describeAllowList(allowList?.size ?? 0, book.current.size, opts))
-    if (opts.qr) await showQr(ui, hex)
+    showQr?.(ui, 'the key', hex)
     if (opts.invite) {
       ui.stage('announcing', OPENING_INVITE)
       await shutdown.race(invites.open())

@@ -6,6 +6,7 @@ import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
 import { p2pchat, type Proc, jsonEvents, type JsonEvent } from '../helpers/proc.js'
 import { PtyProc } from '../helpers/pty.js'
+import { renderQr } from '../../src/ui/qr.js'
 
 // Invite codes and pairing (issue 12) through the built CLI: `listen --invite` prints a code,
 // `connect CODE` pairs (CPace, see test/e2e/invite-core.test.ts for the protocol's own tests),
@@ -217,6 +218,21 @@ describe('invite codes', () => {
     await listener.waitFor(`paired with ${account} (`)
     expect(contactsOf(lhome)).toEqual({ [account]: keyOf(jhome) })
   }, 60_000)
+
+  it('listen --invite --qr draws the command that pairs by the code, not only the key (issue 19 point 17)', async () => {
+    const listener = p2pchat(['listen', '--bootstrap', net.flag, '--invite', '--qr'], tempHome().env)
+    const code = (await listener.waitFor(CODE))[1]!
+    const command = `p2pchat connect ${code} --bootstrap ${net.flag}`
+    const drawn = renderQr(command)
+    await listener.waitFor(`* scan to get the command that pairs by invite code ${code}:\n${drawn}`)
+    // After the key's own code, and after the line that gives the command in words.
+    const stderr = listener.stderr
+    const key = /listening on ([0-9a-f]{64})/.exec(stderr)![1]!
+    const keyDrawn = `* scan to get the key:\n${renderQr(key)}`
+    expect(stderr).toContain(keyDrawn)
+    expect(stderr.indexOf(keyDrawn)).toBeLessThan(stderr.indexOf(drawn))
+    expect(stderr.indexOf(`They run: ${command}\n`)).toBeLessThan(stderr.indexOf(drawn))
+  }, 30_000)
 
   it('bad input is a usage error before any network: a word not in the list (named), a malformed code, invite options without --invite', async () => {
     const home = tempHome().env

@@ -3,6 +3,7 @@ import type { Invites } from '../../core/invite/invites.js'
 import type { Remembered } from '../../core/store/contacts.js'
 import { toHex } from '../../core/store/keys.js'
 import type { ChatUi } from '../chat-ui.js'
+import type { ShowQr } from './room.js'
 
 /*
  * The words of pairing by invite code, on both ends: the inviter's code and
@@ -20,6 +21,8 @@ export interface InviteWords {
   bootstrapFlag: string
   /** How to get a new code (`type /invite` in a terminal). */
   newCodeHint: string
+  /** --qr: draws a text as a QR code (see qrPresenter); each code's command is drawn too. */
+  qr?: ShowQr | null
 }
 
 /** Shows a listener's codes: each one opened, who paired, and how each one ended. */
@@ -69,6 +72,7 @@ function presentInvitation(inv: Invitation, ui: ChatUi, words: InviteWords): voi
     name,
     text: `invite code: ${code} — it pairs ${uses === 1 ? 'one peer' : `${uses} peers`} and expires at ${expires} (in ${formatMinutes(expiresMs)}); one wrong guess burns it. They run: ${command}`
   })
+  words.qr?.(ui, `the command that pairs by invite code ${code}`, command)
   inv.on('contested', (other) =>
     ui.pairing({
       event: 'contested',

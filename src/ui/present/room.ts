@@ -20,11 +20,16 @@ export function connectCommand(keyHex: string, bootstrapFlag: string): string {
   return `p2pchat connect ${keyHex}${bootstrapFlag}`
 }
 
-/** listen --qr: the key as a QR code (its renderer loaded only then). */
-export async function showQr(ui: ChatUi, keyHex: string): Promise<void> {
+/** Draws `text` as a QR code under a notice saying what it is (`the key`). */
+export type ShowQr = (ui: ChatUi, what: string, text: string) => void
+
+/** listen --qr: what draws the key and each invite code's command as QR codes (its renderer loaded only then). */
+export async function qrPresenter(): Promise<ShowQr> {
   const { renderQr } = await import('../qr.js')
-  ui.notice('scan to get the key:')
-  ui.block(renderQr(keyHex))
+  return (ui, what, text) => {
+    ui.notice(`scan to get ${what}:`)
+    ui.block(renderQr(text))
+  }
 }
 
 /** How often the notice about one peer over its rate limit may repeat. */
