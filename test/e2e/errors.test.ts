@@ -187,6 +187,11 @@ describe('network failures', () => {
     client.end('via z32\n')
     expect((await client.exit()).code).toBe(0)
     await listener.waitFor(/\] via z32\n/, 'stdout')
+    // In capitals too, as hex is (issue 19 point 15).
+    const upper = p2pchat(['connect', z32.toUpperCase(), '--bootstrap', net.flag], tempHome().env)
+    upper.end('via Z32\n')
+    expect((await upper.exit()).code, upper.stderr).toBe(0)
+    await listener.waitFor(/\] via Z32\n/, 'stdout')
   })
 })
 
