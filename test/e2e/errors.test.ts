@@ -209,6 +209,8 @@ describe('p2pchat bootstrap', () => {
     expect((await listener.exit()).code).toBe(0)
     boot.kill('SIGINT')
     expect((await boot.exit()).code).toBe(0)
+    // It says it stopped, as a listener does (issue 19 point 15).
+    expect(boot.stderr.trimEnd().split('\n').at(-1)).toBe('* private DHT stopped')
   })
 
   it('refuses 0.0.0.0 and a port in use', async () => {

@@ -31,6 +31,8 @@ describe('p2pchat relay', () => {
 
     relay.kill('SIGINT')
     expect((await relay.exit()).code).toBe(0)
+    // It says it stopped, as a listener does (issue 19 point 15).
+    expect(relay.stderr.trimEnd().split('\n').at(-1)).toBe('* relay stopped')
     const again = p2pchat(['relay', '--bootstrap', net.flag], relayHome)
     await again.waitFor(`${relayKey}\n`, 'stdout')
   })
