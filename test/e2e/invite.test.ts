@@ -56,7 +56,8 @@ describe('invite codes', () => {
     expect(first.stderr).toContain(`created a new identity in ${path.join(jhome.dir, 'config', 'p2pchat', 'identity.json')}`)
     // The command for next time works as printed: on this private network it needs --bootstrap (issue 19 point 13).
     expect(first.stderr).toContain(`paired with ${lkey} by invite code (saved as contact alice; you offered the name bob); next time: p2pchat connect alice --bootstrap ${net.flag}\n`)
-    expect(first.stderr).toContain(`connected to ${lkey} (direct`)
+    // Named as the contact it now is, the key beside it (issue 19 point 15).
+    expect(first.stderr).toContain(`connected to alice (${lkey}, direct`)
     await listener.waitFor(`paired with bob (${jkey}) by invite code: saved as contact bob; the code is used up`)
     // Named from its first join, even when its chat connection beats the contacts file write.
     expect(listener.stderr).toContain(`* bob joined (${jkey}) via direct`)
@@ -68,6 +69,7 @@ describe('invite codes', () => {
     const second = p2pchat(['connect', 'alice', '--bootstrap', net.flag], jhome.env)
     second.end('hello by name\n')
     expect((await second.exit()).code, second.stderr).toBe(0)
+    expect(second.stderr).toContain(`* connected to alice (${lkey}, direct, 127.0.0.1:`)
     await listener.waitFor('[bob] hello by name\n', 'stdout')
     // A stranger is still refused.
     const stranger = p2pchat(['connect', lkey, '--bootstrap', net.flag], tempHome().env)
@@ -173,7 +175,7 @@ describe('invite codes', () => {
     // Red and bold: the warning is not one more grey notice.
     expect(joiner.bytes().toString()).toMatch(/\x1b\[31m\x1b\[1m! WARNING: the inviter's key/)
     await joiner.waitForLine(/\* paired with [0-9a-f]{64} by invite code \(saved as contact alice-2; you offered the name bob\); next time: p2pchat connect alice-2/)
-    await joiner.waitForLine(/connected to [0-9a-f]{64} \(direct/)
+    await joiner.waitForLine(/connected to alice-2 \([0-9a-f]{64}, direct/)
     await listener.waitForLine(/\* paired with bob \([0-9a-f]{64}\) by invite code: saved as contact bob; the code is used up/)
     joiner.type('hi alice\r')
     await listener.waitForLine(/bob: hi alice/)

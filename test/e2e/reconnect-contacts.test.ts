@@ -79,7 +79,8 @@ describe('contacts and whoami', () => {
     const client = p2pchat(['connect', 'bob', '--bootstrap', net.flag], env)
     client.end('hi bob\n')
     expect((await client.exit()).code).toBe(0)
-    expect(client.stderr).toContain(`connected to ${key}`)
+    // Named as the contact, the key beside it (issue 19 point 15).
+    expect(client.stderr).toContain(`* connected to bob (${key}, direct, 127.0.0.1:`)
     await listener.waitFor('] hi bob\n', 'stdout')
 
     const clash = p2pchat(['contacts', 'add', 'bob', 'd'.repeat(64)], env)

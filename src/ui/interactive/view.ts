@@ -6,7 +6,7 @@ import type { OwnLine } from '../../core/peer/conversation.js'
 import type { Line } from '../../core/peer/framing.js'
 import type { ChatController, ChatUi, Stage, UiOptions } from '../chat-ui.js'
 import type { PairingNews, RelayNews } from '../events.js'
-import { DELIVERY_MARKS, clockTime, formatPathSummary, formatSafetyWords, lineNotice, peerColor, type DeliveryState } from '../format.js'
+import { DELIVERY_MARKS, clockTime, connectedText, formatPathSummary, formatSafetyWords, lineNotice, peerColor, type DeliveryState } from '../format.js'
 import { pendingNotice, undeliveredNotice } from '../present/delivery.js'
 import { sanitize, sanitizeText } from '../sanitize.js'
 import { routeOutputLoss } from '../../process/shutdown.js'
@@ -168,7 +168,7 @@ export class InteractiveUi implements ChatUi, SlashView {
   }
 
   connected(peer: PeerInfo, reconnect = false): void {
-    this.stopSpinner('succeed', `${reconnect ? 'reconnected' : 'connected'} to ${peer.key} (${formatPathSummary(peer)})`)
+    this.stopSpinner('succeed', connectedText(peer, reconnect))
     if (peer.safetyWords) this.system(formatSafetyWords(peer.safetyWords, null, '/verify'))
     if (!reconnect) this.print(this.c.dim('type /help for commands'))
   }
