@@ -1,4 +1,4 @@
-import { ChatError } from '../core/errors.js'
+import { ChatError, explainRefusal } from '../core/errors.js'
 import { formatBootstrap } from '../core/dht/network.js'
 import { inviteCodeOf, looksLikeInviteCode } from '../core/invite/code.js'
 import { blameNetworkFirst, pairByCode } from '../core/invite/redeem.js'
@@ -58,6 +58,8 @@ async function chat(words: string[], opts: ConnectOptions, ctx: CommandContext, 
   const relays = relaysOf(opts, ctx, (k) => contacts.resolve(k))
   // Pairing is for good: it needs a key that stays (created like listen does when there is none).
   const { identity, throwaway, created } = await chooseIdentity(invite ? 'pair' : 'connect', opts.identity, ctx)
+  // Dialing our own key reaches our own listener, or nobody: a mistake, said before the network.
+  if (remoteKey?.equals(identity.publicKey)) throw ChatError.ownKey(toHex(remoteKey))
 
   const { ui, mode } = await chatUi(opts, ctx)
   if (created) ui.notice(identityWords.createdToPair(created))
@@ -123,7 +125,8 @@ async function chat(words: string[], opts: ConnectOptions, ctx: CommandContext, 
       } else ui.start(connector)
       const { code, error, reason } = await connector.run()
       ui.stop()
-      if (error) throw error
+      // A refusal of a throwaway key is told to make a permanent one (there is no identity to show).
+      if (error) throw explainRefusal(error, { throwaway })
       ui.closed(reason)
       return code
     } finally {

@@ -27,6 +27,8 @@ export interface InvitesEvents {
   /** A joiner paired and was saved as a contact (`saved`), or could not be saved (`error`). */
   saved: [invitation: Invitation, peer: PairedPeer, usesLeft: number, saved: Remembered]
   'save-failed': [invitation: Invitation, peer: PairedPeer, usesLeft: number, error: unknown]
+  /** The joiner runs as this listener's own identity (one identity on both sides, e.g. on one machine): not saved. */
+  own: [invitation: Invitation, peer: PairedPeer, usesLeft: number]
 }
 
 /**
@@ -74,6 +76,8 @@ export class Invites extends EventEmitter<InvitesEvents> {
 
   private async remember(invitation: Invitation, peer: PairedPeer, left: number): Promise<void> {
     const hex = toHex(peer.key)
+    // Ourselves: nothing to admit or save (the joiner is told so too).
+    if (peer.key.equals(this.opts.identity.publicKey)) return void this.emit('own', invitation, peer, left)
     this.opts.onPaired(hex, peer.name)
     let saved: Remembered
     try {

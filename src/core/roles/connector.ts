@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { Backoff } from './backoff.js'
 import { Conversation, type SendResult } from '../peer/conversation.js'
-import { ChatError, EXIT, explainHolepunchFailure, fromDhtError, relayCouldHelp, relayPairingFailed } from '../errors.js'
+import { ChatError, EXIT, explainHolepunchFailure, fromDhtError, isRefusal, relayCouldHelp, relayPairingFailed } from '../errors.js'
 import type { Line } from '../peer/framing.js'
 import { toHex } from '../store/keys.js'
 import { watchLanPings } from '../dht/lan-pings.js'
@@ -450,5 +450,6 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
 /** Failures worth another attempt with --reconnect (the peer may come back). */
 function retryable(error: ChatError): boolean {
-  return error.exitCode !== EXIT.USAGE && error.exitCode !== EXIT.IDENTITY && error.code !== 'SERVER_INCOMPATIBLE'
+  // A refusal is the listener's answer to this key, not a failure: asking again gets it again.
+  return error.exitCode !== EXIT.USAGE && error.exitCode !== EXIT.IDENTITY && error.code !== 'SERVER_INCOMPATIBLE' && !isRefusal(error)
 }

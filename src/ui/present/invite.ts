@@ -1,5 +1,6 @@
 import type { Invitation } from '../../core/invite/invitation.js'
 import type { Invites } from '../../core/invite/invites.js'
+import { inSeconds } from '../../core/errors.js'
 import type { Remembered } from '../../core/store/contacts.js'
 import { toHex } from '../../core/store/keys.js'
 import type { ChatUi } from '../chat-ui.js'
@@ -40,6 +41,18 @@ export function presentInvites(invites: Invites, ui: ChatUi, words: InviteWords)
       event: 'paired',
       ...fields,
       text: `paired with ${saved.savedAs} (${hex}) by invite code: ${how}; ${left > 0 ? `the code pairs ${left} more` : 'the code is used up'}`
+    })
+  })
+  invites.on('own', (_inv, peer, left) => {
+    const hex = toHex(peer.key)
+    ui.pairing({
+      event: 'paired',
+      key: hex,
+      name: peer.name,
+      savedAs: null,
+      usesLeft: left,
+      warning: true,
+      text: `the invite code was used by this listener's own identity (${hex}), e.g. a connect on this machine with the same identity: nothing was saved; ${left > 0 ? `the code pairs ${left} more` : 'the code is used up'}`
     })
   })
   invites.on('save-failed', (_inv, peer, left, err) => {
@@ -150,5 +163,5 @@ function showKeyChanged(
 
 function formatMinutes(ms: number): string {
   const min = ms / 60_000
-  return min >= 1 ? `${Number.isInteger(min) ? min : min.toFixed(1)} min` : `${Math.round(ms / 1000)} s`
+  return min >= 1 ? `${Number.isInteger(min) ? min : min.toFixed(1)} min` : inSeconds(ms)
 }

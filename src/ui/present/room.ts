@@ -3,7 +3,7 @@ import type { PeerConnection } from '../../core/peer/connection.js'
 import type { AllowList } from '../../core/store/allowlist.js'
 import type { ContactBook } from '../../core/store/contacts.js'
 import type { ChatUi } from '../chat-ui.js'
-import { formatPathSummary } from '../format.js'
+import { clockTime, formatPathSummary } from '../format.js'
 import { showDelivery } from './delivery.js'
 
 /*
@@ -64,7 +64,8 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
     const max = words.maxPeers
     const why = reason === 'full' ? `the room is full (${max} peer${max === 1 ? '' : 's'})` : 'not on the allow list'
     const name = room.peerName(hex)
-    ui.notice(`refused ${name} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${room.refusedCount}`)
+    // The local clock, as every other time a person reads (`--timestamps`, an invite's expiry).
+    ui.notice(`refused ${name} (${hex}) at ${clockTime(Date.now())}: ${why}; refused so far: ${room.refusedCount}`)
   })
   // One notice per peer every few seconds, with the count, not one per chunk.
   const throttled = new WeakMap<PeerConnection, { at: number; dropped: number }>()
