@@ -64,6 +64,8 @@ describe('invite codes', () => {
     expect(listener.stdout).toContain('[bob] hello by code\n')
     expect(contactsOf(jhome)).toEqual({ alice: lkey })
     expect(contactsOf(lhome)).toEqual({ bob: jkey })
+    // Its own save is told as `paired with`, not as a reload from outside (issue 19 point 15).
+    expect(listener.stderr).not.toContain('contacts reloaded')
 
     // Next time: by name, no code; the listener admits its contact and names it.
     const second = p2pchat(['connect', 'alice', '--bootstrap', net.flag], jhome.env)

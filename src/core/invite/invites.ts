@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type DHT from 'hyperdht'
 import type { KeyPair } from 'hyperdht'
-import { rememberPeer, type ContactBook, type Remembered } from '../store/contacts.js'
+import type { ContactBook, Remembered } from '../store/contacts.js'
 import { toHex } from '../store/keys.js'
 import { Invitation } from './invitation.js'
 import type { PairedPeer } from './protocol.js'
@@ -13,7 +13,7 @@ export interface InvitesOptions {
   uses: number
   expiresMs: number
   relayThrough: Buffer[]
-  /** Where joiners are saved as contacts (re-read after each save). */
+  /** Where joiners are saved as contacts (taken at once after each save). */
   book: ContactBook
   /** A joiner proved the code: admit it and name it from now on (before its contact is saved). */
   onPaired: (keyHex: string, name: string) => void
@@ -81,13 +81,12 @@ export class Invites extends EventEmitter<InvitesEvents> {
     this.opts.onPaired(hex, peer.name)
     let saved: Remembered
     try {
-      saved = await rememberPeer(this.opts.book.file, hex, peer.name || 'peer')
+      // The book takes the new name at once (the file watch would take a moment): the joiner is already on its way.
+      saved = await this.opts.book.remember(hex, peer.name || 'peer')
     } catch (err) {
       this.emit('save-failed', invitation, peer, left, err)
       return
     }
-    // Show the name at once (the file watch would take a moment): the joiner is already on its way.
-    await this.opts.book.reload().catch(() => {})
     this.emit('saved', invitation, peer, left, saved)
   }
 

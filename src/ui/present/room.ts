@@ -93,7 +93,10 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
 
 /** Shows the guest list changing: the address book and the allow file, re-read when they change. */
 export function presentGuestList(book: ContactBook, allowList: AllowList | null, ui: ChatUi): void {
-  book.on('changed', (current) => ui.notice(`contacts reloaded: ${current.size} name${current.size === 1 ? '' : 's'}`))
+  // Only news from outside (`contacts add` elsewhere): our own save (a joiner paired by code) is told as `paired with`.
+  book.on('changed', (current, ours) => {
+    if (!ours) ui.notice(`contacts reloaded: ${current.size} name${current.size === 1 ? '' : 's'}`)
+  })
   book.on('error', (err) => ui.notice(`contacts not reloaded, keeping the previous names: ${err.message}`))
   allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
   allowList?.on('error', (err) => ui.notice(`allow file not reloaded, keeping the previous list: ${err.message}`))
