@@ -12,12 +12,12 @@ import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import { showFailure } from '../ui/chat-ui.js'
 import { JOINING } from '../ui/present/network.js'
 import { pairingStage, presentConnector, STOPPED_WHILE_PAIRING, VOLUNTEER_RELAY_NAME } from '../ui/present/dial.js'
-import { identityWords } from '../ui/present/identity.js'
+import { contactWords, identityWords } from '../ui/present/identity.js'
 import { presentInviterPaired } from '../ui/present/invite.js'
 import { bootstrapFlag } from '../ui/present/network.js'
 import { showMemberRelay } from '../ui/present/relays.js'
 import { contactsPath, type CommandContext } from './context.js'
-import { addressBook, chatUi, chooseIdentity, leaveDht, networkOf, offeredName, openDht, relaysOf } from './shared.js'
+import { addressBook, addressBookForKeys, chatUi, chooseIdentity, leaveDht, networkOf, offeredName, openDht, relaysOf } from './shared.js'
 
 export interface ConnectOptions {
   identity?: string
@@ -46,8 +46,13 @@ async function chat(words: string[], opts: ConnectOptions, ctx: CommandContext, 
   // Validate everything before touching the network.
   const keyArg = words.join(' ')
   if (words.length > 1 && !looksLikeInviteCode(keyArg)) throw ChatError.connectWords(words)
-  let contacts = await addressBook(ctx)
+  // Only names need the address book: with an unreadable one, a key still works (and a name says why not).
+  const book = await addressBookForKeys(ctx)
+  const problem = book.problem
+  let contacts = book.contacts
   const invite = inviteCodeOf(keyArg, contacts)
+  // Pairing saves the inviter in it: it must be readable before the words are spent.
+  if (invite && problem) throw problem
   if (!invite && (opts.name !== undefined || opts.saveAs !== undefined)) throw ChatError.pairingOptionsWithoutCode()
   if (opts.name !== undefined) validateContactName(opts.name)
   if (opts.saveAs !== undefined) validateContactName(opts.saveAs)
@@ -62,6 +67,7 @@ async function chat(words: string[], opts: ConnectOptions, ctx: CommandContext, 
   if (remoteKey?.equals(identity.publicKey)) throw ChatError.ownKey(toHex(remoteKey))
 
   const { ui, mode } = await chatUi(opts, ctx)
+  if (problem) ui.notice(contactWords.unavailable(problem))
   if (created) ui.notice(identityWords.createdToPair(created))
   if (throwaway) ui.notice(identityWords.throwaway)
 

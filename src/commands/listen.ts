@@ -11,7 +11,7 @@ import { validateContactName } from '../core/store/contacts.js'
 import { toHex, toZ32 } from '../core/store/keys.js'
 import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import { showFailure, type ChatController } from '../ui/chat-ui.js'
-import { identityWords } from '../ui/present/identity.js'
+import { contactWords, identityWords } from '../ui/present/identity.js'
 import { inviteWords, OPENING_INVITE, presentInvites } from '../ui/present/invite.js'
 import { bootstrapFlag, JOINING } from '../ui/present/network.js'
 import { memberRelayName, showRoomRelays } from '../ui/present/relays.js'
@@ -58,7 +58,9 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
 async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   const network = networkOf(opts, ctx)
   // The address book is re-read when it changes: names follow `contacts add` at once.
-  const book = await watchedAddressBook(ctx)
+  // An unusable one stops only what needs names: --allow-contacts, and --invite (which saves joiners in it).
+  const { book, problem } = await watchedAddressBook(ctx)
+  if (problem && (opts.allowContacts || opts.invite)) throw problem
   if (!opts.invite && (opts.inviteUses !== undefined || opts.inviteExpires !== undefined || opts.name !== undefined)) {
     throw ChatError.inviteOptionsWithoutInvite()
   }
@@ -80,6 +82,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
   const { identity, created } = await chooseIdentity('listen', opts.identity, ctx)
 
   const { ui, mode } = await chatUi(opts, ctx)
+  if (problem) ui.notice(contactWords.unavailable(problem))
   if (created) ui.notice(identityWords.created(created))
 
   // Watch the files from now on (an edit made while joining counts), and

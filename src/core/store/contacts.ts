@@ -8,6 +8,18 @@ import { isKey, parseKey } from './keys.js'
 export class Contacts {
   private readonly byName: Map<string, string>
   private readonly byKey: Map<string, string>
+  /** Why there are no names: the file is there but corrupt or unreadable (see unreadable()). */
+  private unreadableBecause: ChatError | null = null
+
+  /** The codes of a contacts file that exists but cannot be used: names are unavailable, keys still work. */
+  static readonly UNREADABLE_CODES: ReadonlySet<string> = new Set(['CONTACTS_CORRUPT', 'CONTACTS_UNREADABLE'])
+
+  /** A book with no names because its file could not be used: looking a name up fails with `problem` (a key still resolves). */
+  static unreadable(problem: ChatError): Contacts {
+    const contacts = new Contacts()
+    contacts.unreadableBecause = problem
+    return contacts
+  }
 
   constructor(entries: Iterable<[name: string, keyHex: string]> = []) {
     this.byName = new Map(entries)
@@ -41,7 +53,7 @@ export class Contacts {
     const key = this.byName.get(trimmed)
     if (key) return Buffer.from(key, 'hex')
     if (isKey(trimmed) || !NAME.test(trimmed)) return parseKey(trimmed)
-    throw ChatError.notKeyNorContact(trimmed)
+    throw this.unreadableBecause ?? ChatError.notKeyNorContact(trimmed)
   }
 
   with(name: string, keyHex: string): Contacts {
@@ -221,6 +233,21 @@ export class ContactBook extends EventEmitter<ContactBookEvents> {
 
   static async load(file: string): Promise<ContactBook> {
     return new ContactBook(file, await loadContacts(file))
+  }
+
+  /**
+   * The book for a process that needs names only for some things (a plain
+   * listener): a file that is there but unusable (corrupt, unreadable) gives
+   * a book without names (see Contacts.unreadable) and the `problem`, and the
+   * watch takes the file once it is fixed.
+   */
+  static async loadForKeys(file: string): Promise<{ book: ContactBook; problem: ChatError | null }> {
+    try {
+      return { book: await ContactBook.load(file), problem: null }
+    } catch (err) {
+      if (!(err instanceof ChatError) || !Contacts.UNREADABLE_CODES.has(err.code)) throw err
+      return { book: new ContactBook(file, Contacts.unreadable(err)), problem: err }
+    }
   }
 
   /**
