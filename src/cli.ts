@@ -24,8 +24,17 @@ async function main(argv: string[]): Promise<number> {
     .version(__VERSION__, '-V, --version')
     .option('--no-color', 'disable colour')
     .exitOverride()
-    // commander's errors are printed by the one catch below, as one line.
-    .configureOutput({ outputError: () => {} })
+    .configureOutput({
+      // commander's errors are printed by the one catch below, as one line.
+      outputError: () => {},
+      // commander writes help to its error stream only when no command was
+      // given (bare `p2pchat`): a person asking what there is. It is the help
+      // they get, on stdout, with exit 0, as for `p2pchat --help`.
+      writeErr: (text) => process.stdout.write(text)
+    })
+    // Each option states its own default, once, in its description:
+    // commander would append a second "(default: …)" to those it knows.
+    .configureHelp({ optionDescription: (option) => option.description })
     .helpCommand(false)
 
   const ctx = async (): Promise<CommandContext> => {
@@ -66,16 +75,16 @@ async function main(argv: string[]): Promise<number> {
     .option('--allow <key-or-contact>', 'only accept this peer (repeatable; a contact name is resolved at start)', collect)
     .option('--allow-file <file>', 'only accept the keys listed in this file (one per line, # comments; re-read when it changes)', filePath)
     .option('--no-forward', 'do not forward peers\' lines to each other (only the listener sees them)')
-    .option('--max-peers <n>', 'refuse peers beyond this many, politely', parseCount)
-    .option('--rate-lines <n>', 'per-peer limit, lines per second (0: none; default 2000)', parseCount)
-    .option('--rate-bytes <n>', 'per-peer limit, bytes per second (0: none; default 4194304)', parseCount)
-    .option('--flood-grace <seconds>', `disconnect a peer kept over its limits this long (default 10; at most ${LIMITS.floodGrace})`, seconds(LIMITS.floodGrace))
+    .option('--max-peers <n>', 'refuse peers beyond this many, politely (default: no limit)', parseCount)
+    .option('--rate-lines <n>', 'per-peer limit, lines per second (0: no limit; default: 2000)', parseCount)
+    .option('--rate-bytes <n>', 'per-peer limit, bytes per second (0: no limit; default: 4194304, 4 MiB)', parseCount)
+    .option('--flood-grace <seconds>', `disconnect a peer kept over its limits this long (at most ${LIMITS.floodGrace}; default: 10)`, seconds(LIMITS.floodGrace))
     .option('--relay-through <key>', 'pair incoming connections through this relay too (repeatable; env: P2PCHAT_RELAY)', collect)
     .option('--no-relay', "do not list room members' volunteer relays for newcomers who cannot reach this listener directly")
     .option('--allow-contacts', 'only accept your contacts (re-read when they change), and whoever pairs by invite code')
     .option('--invite', 'also print a one-time invite code (like 7-orbit-tunnel-maple) that pairs a peer: each side saves the other as a contact')
-    .option('--invite-uses <n>', 'how many peers the code pairs before it is used up (default 1)', counted(1, LIMITS.inviteUses))
-    .option('--invite-expires <minutes>', `the code expires after this many minutes (default 10; at most ${LIMITS.inviteExpires})`, minutes(LIMITS.inviteExpires))
+    .option('--invite-uses <n>', `how many peers the code pairs before it is used up (1 to ${LIMITS.inviteUses}; default: 1)`, counted(1, LIMITS.inviteUses))
+    .option('--invite-expires <minutes>', `the code expires after this many minutes (at most ${LIMITS.inviteExpires}; default: 10)`, minutes(LIMITS.inviteExpires))
     .option('--name <name>', 'the contact name you offer to those who pair with you (default: your login name)')
   uiOptions(listenCmd)
     .addHelpText('after', examples([
@@ -92,10 +101,11 @@ async function main(argv: string[]): Promise<number> {
   const connectCmd = program
     .command('connect')
     .description('connect to a listening peer by invite code, contact name or public key, and chat')
-    .argument('<key>', 'an invite code (7-orbit-tunnel-maple), a contact name, or the peer\'s public key (64 hex or 52 z-base-32 characters)')
+    // Words: an invite code typed without quotes (`connect 7 orbit tunnel maple`) arrives as several.
+    .argument('<code|name|key...>', 'an invite code (7-orbit-tunnel-maple, or its words with spaces), a contact name, or the peer\'s public key (64 hex or 52 z-base-32 characters)')
     .option('-i, --identity <file>', 'identity file; must exist (default: the default identity if it exists, else a throwaway key)', filePath)
     .addOption(bootstrapOption())
-    .option('-t, --timeout <seconds>', `give up connecting after this many seconds, per attempt (default 30; at most ${LIMITS.timeout})`, seconds(LIMITS.timeout), 30)
+    .option('-t, --timeout <seconds>', `give up connecting after this many seconds, per attempt (at most ${LIMITS.timeout}; default: 30)`, seconds(LIMITS.timeout), 30)
     .option('--reconnect', 'when the connection drops, keep retrying (with backoff) and resume')
     .option('--relay-through <key>', 'if no direct path can be punched, connect through this relay (repeatable; env: P2PCHAT_RELAY)', collect)
     .option('--no-relay', "do not volunteer as a relay for the room (a member behind an open or consistent NAT relays for newcomers who cannot reach the listener directly)")
@@ -108,9 +118,9 @@ async function main(argv: string[]): Promise<number> {
       ["printf 'backup done\\n' | p2pchat connect KEY", 'send a line from a script; exits 0 once delivered'],
       ['p2pchat connect KEY --reconnect --relay-through RELAYKEY', 'stay connected, through a relay if needed']
     ]))
-    .action(async (key: string, opts) => {
+    .action(async (words: string[], opts) => {
       const { connect } = await import('./commands/connect.js')
-      exitCode = await connect(key, opts, await ctx())
+      exitCode = await connect(words, opts, await ctx())
     })
 
   program
@@ -120,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(bootstrapOption())
     .option(
       '--stats-interval <seconds>',
-      `how often to print the counters when they change (default 10; ${LIMITS.statsIntervalMin} to ${LIMITS.statsInterval})`,
+      `how often to print the counters when they change (${LIMITS.statsIntervalMin} to ${LIMITS.statsInterval}; default: 10)`,
       seconds(LIMITS.statsInterval, LIMITS.statsIntervalMin),
       10
     )
@@ -236,9 +246,9 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('bootstrap')
     .description('run a private DHT on this machine (for offline use, tests, or a team network)')
-    .option('--host <ip>', 'IPv4 address peers will reach this machine on', '127.0.0.1')
+    .option('--host <ip>', 'IPv4 address peers will reach this machine on (default: 127.0.0.1)', '127.0.0.1')
     // 49737: the documented default; a literal here keeps core modules out of --help's startup.
-    .option('-p, --port <port>', 'UDP port of the bootstrap node (0 picks a free one)', parsePort, 49737)
+    .option('-p, --port <port>', 'UDP port of the bootstrap node (0 picks a free one; default: 49737)', parsePort, 49737)
     .addHelpText('after', examples([
       ['p2pchat bootstrap', 'a private DHT on 127.0.0.1:49737, for this machine'],
       ['p2pchat bootstrap --host 192.168.1.10', 'a DHT for the LAN; peers use --bootstrap 192.168.1.10:49737'],
@@ -268,9 +278,10 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv)
     return exitCode
   } catch (err) {
-    // Help and --version also arrive here, with exit code 0.
-    if (err instanceof CommanderError && err.exitCode === 0) return EXIT.OK
-    return reportError(err, wantsJson(argv) ? output ?? null : undefined)
+    // Help and --version also arrive here, with exit code 0; and the help of a
+    // bare `p2pchat` (commander's 'commander.help', exit code 1), shown on stdout: exit 0 too.
+    if (err instanceof CommanderError && (err.exitCode === 0 || err.code === 'commander.help')) return EXIT.OK
+    return reportError(err, wantsJson(program, argv) ? output ?? null : undefined)
   }
 }
 
@@ -285,7 +296,6 @@ function reportError(err: unknown, json: Output | null | undefined): number {
   let code: string
   let message: string
   let exitCode: number
-  let shown = false
   if (err instanceof CommanderError) {
     code = 'USAGE'
     // commander's own line break before its suggestion is not the user's.
@@ -293,7 +303,6 @@ function reportError(err: unknown, json: Output | null | undefined): number {
     exitCode = EXIT.USAGE
   } else if (err instanceof ChatError) {
     ;({ code, message, exitCode } = err)
-    shown = err.shown
   } else {
     code = 'INTERNAL'
     message = `unexpected error: ${err instanceof Error ? err.message : String(err)}`
@@ -306,15 +315,37 @@ function reportError(err: unknown, json: Output | null | undefined): number {
     if (json) json.json(event)
     else process.stdout.write(safeJson(event) + '\n')
   }
-  if (!shown) process.stderr.write(`p2pchat: ${message}\n`)
+  process.stderr.write(`p2pchat: ${message}\n`)
   if (exitCode === EXIT.INTERNAL && process.env.P2PCHAT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`)
   return exitCode
 }
 
-/** --json anywhere among the options (before a `--`). */
-function wantsJson(argv: string[]): boolean {
-  const end = argv.indexOf('--')
-  return (end === -1 ? argv : argv.slice(0, end)).slice(2).includes('--json')
+/**
+ * Whether --json was given to a command that has it (listen, connect,
+ * doctor): only then is an error also a JSON object on stdout. Anywhere else
+ * (`help --json`, `keygen --json`) --json is an unknown option, and its error
+ * one line on stderr, like any other. Reads argv as commander does: the
+ * command path, each command's own options (the value of one that takes a
+ * value is skipped: `--name --json` offers the name "--json"), up to a `--`.
+ */
+function wantsJson(program: Command, argv: string[]): boolean {
+  let cmd = program
+  const args = argv.slice(2)
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === '--') return false
+    if (arg === '--json') {
+      if (cmd.options.some((o) => o.long === '--json')) return true
+      continue
+    }
+    if (arg.startsWith('-')) {
+      const option = cmd.options.find((o) => o.long === arg || o.short === arg)
+      if (option?.required) i++
+      continue
+    }
+    cmd = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg)) ?? cmd
+  }
+  return false
 }
 
 // A reader that went away (`p2pchat listen | head -1`) or a closed terminal

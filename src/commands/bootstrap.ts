@@ -3,7 +3,7 @@ import os from 'node:os'
 import { EXIT } from '../core/errors.js'
 import { checkOwnAddress, formatBootstrap, localIPv4Addresses } from '../core/dht/network.js'
 import { startPrivateNetwork } from '../core/dht/privnet.js'
-import { presentPrivateNetwork } from '../ui/present/network.js'
+import { presentPrivateNetwork, PRIVATE_DHT_STOPPED } from '../ui/present/network.js'
 import { withShutdown } from '../process/shutdown.js'
 import type { CommandContext } from './context.js'
 
@@ -22,6 +22,7 @@ export async function bootstrap(opts: BootstrapOptions, ctx: CommandContext): Pr
     if (!shutdown.signal.aborted) presentPrivateNetwork(ctx.output, formatBootstrap(net.bootstrap), net.nodes.length, opts.host)
     await shutdown.stopped
     await net.close()
+    ctx.output.notice(PRIVATE_DHT_STOPPED)
     return EXIT.OK
   })
 }

@@ -1,21 +1,23 @@
-import { ChatError } from '../core/errors.js'
-import { inviteCodeOf } from '../core/invite/code.js'
+import { ChatError, explainRefusal } from '../core/errors.js'
+import { formatBootstrap } from '../core/dht/network.js'
+import { inviteCodeOf, looksLikeInviteCode } from '../core/invite/code.js'
 import { blameNetworkFirst, pairByCode } from '../core/invite/redeem.js'
 import { findRoomRelays } from '../core/relay/room-relays.js'
 import { MemberRelay } from '../core/relay/volunteer.js'
 import { Connector } from '../core/roles/connector.js'
-import { defaultOfferedName, validateContactName } from '../core/store/contacts.js'
+import { validateContactName } from '../core/store/contacts.js'
 import { generateIdentity } from '../core/store/identity.js'
 import { toHex } from '../core/store/keys.js'
 import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import { showFailure } from '../ui/chat-ui.js'
 import { JOINING } from '../ui/present/network.js'
 import { pairingStage, presentConnector, STOPPED_WHILE_PAIRING, VOLUNTEER_RELAY_NAME } from '../ui/present/dial.js'
-import { identityWords } from '../ui/present/identity.js'
+import { contactWords, identityWords } from '../ui/present/identity.js'
 import { presentInviterPaired } from '../ui/present/invite.js'
+import { bootstrapFlag } from '../ui/present/network.js'
 import { showMemberRelay } from '../ui/present/relays.js'
 import { contactsPath, type CommandContext } from './context.js'
-import { addressBook, chatUi, chooseIdentity, leaveDht, networkOf, openDht, relaysOf } from './shared.js'
+import { addressBook, addressBookForKeys, chatUi, chooseIdentity, leaveDht, networkOf, offeredName, openDht, relaysOf } from './shared.js'
 
 export interface ConnectOptions {
   identity?: string
@@ -34,15 +36,23 @@ export interface ConnectOptions {
   saveAs?: string
 }
 
-export async function connect(keyArg: string, opts: ConnectOptions, ctx: CommandContext): Promise<number> {
+/** `words`: what was typed after connect; several only for an invite code typed without quotes (`connect 7 orbit tunnel maple`). */
+export async function connect(words: string[], opts: ConnectOptions, ctx: CommandContext): Promise<number> {
   // First of all, so that SIGINT, SIGTERM, SIGHUP or a lost stdout at any phase end it cleanly.
-  return withShutdown((shutdown) => chat(keyArg, opts, ctx, shutdown))
+  return withShutdown((shutdown) => chat(words, opts, ctx, shutdown))
 }
 
-async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
+async function chat(words: string[], opts: ConnectOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   // Validate everything before touching the network.
-  let contacts = await addressBook(ctx)
+  const keyArg = words.join(' ')
+  if (words.length > 1 && !looksLikeInviteCode(keyArg)) throw ChatError.connectWords(words)
+  // Only names need the address book: with an unreadable one, a key still works (and a name says why not).
+  const book = await addressBookForKeys(ctx)
+  const problem = book.problem
+  let contacts = book.contacts
   const invite = inviteCodeOf(keyArg, contacts)
+  // Pairing saves the inviter in it: it must be readable before the words are spent.
+  if (invite && problem) throw problem
   if (!invite && (opts.name !== undefined || opts.saveAs !== undefined)) throw ChatError.pairingOptionsWithoutCode()
   if (opts.name !== undefined) validateContactName(opts.name)
   if (opts.saveAs !== undefined) validateContactName(opts.saveAs)
@@ -53,8 +63,11 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
   const relays = relaysOf(opts, ctx, (k) => contacts.resolve(k))
   // Pairing is for good: it needs a key that stays (created like listen does when there is none).
   const { identity, throwaway, created } = await chooseIdentity(invite ? 'pair' : 'connect', opts.identity, ctx)
+  // Dialing our own key reaches our own listener, or nobody: a mistake, said before the network.
+  if (remoteKey?.equals(identity.publicKey)) throw ChatError.ownKey(toHex(remoteKey))
 
   const { ui, mode } = await chatUi(opts, ctx)
+  if (problem) ui.notice(contactWords.unavailable(problem))
   if (created) ui.notice(identityWords.createdToPair(created))
   if (throwaway) ui.notice(identityWords.throwaway)
 
@@ -67,7 +80,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
     const { dht, joined } = await openDht(network, identity)
     if (invite) {
       ui.stage('pairing', pairingStage(invite.nameplate))
-      const offered = opts.name ?? defaultOfferedName(ctx.env.USER ?? ctx.env.LOGNAME)
+      const offered = offeredName(opts.name, ctx)
       const pairing = pairByCode(dht, invite, { identity, name: offered, timeoutMs: opts.timeout * 1000, relayThrough: relays, contactsFile: contactsPath(ctx), saveAs: opts.saveAs })
       const paired = await shutdown.race(pairing).catch(async (err: unknown) => {
         try {
@@ -83,7 +96,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
         ui.closed(STOPPED_WHILE_PAIRING)
         return 0
       }
-      presentInviterPaired(ui, paired.inviter, paired.saved, offered)
+      presentInviterPaired(ui, paired.inviter, paired.saved, offered, bootstrapFlag(network))
       remoteKey = paired.inviter.key
       remoteName = paired.saved.savedAs
       // The inviter is a contact now: name it so from here on.
@@ -102,6 +115,7 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
         roomRelays: () => findRoomRelays(dht, peerKey, [identity.publicKey, ...(memberRelay?.relayKey ? [memberRelay.relayKey] : [])]),
         relayName: (hex) => (connector.isVolunteer(hex) ? VOLUNTEER_RELAY_NAME : null),
         nameOf: (hex) => contacts.displayName(hex),
+        bootstrap: network.bootstrap ? formatBootstrap(network.bootstrap) : null,
         joined,
         stopped: shutdown.stopped
       })
@@ -118,7 +132,8 @@ async function chat(keyArg: string, opts: ConnectOptions, ctx: CommandContext, s
       } else ui.start(connector)
       const { code, error, reason } = await connector.run()
       ui.stop()
-      if (error) throw error
+      // A refusal of a throwaway key is told to make a permanent one (there is no identity to show).
+      if (error) throw explainRefusal(error, { throwaway })
       ui.closed(reason)
       return code
     } finally {

@@ -6,17 +6,17 @@ import { RoomRelays } from '../core/relay/room-relays.js'
 import { Admission } from '../core/roles/admission.js'
 import { ChatListener } from '../core/roles/listener.js'
 import { AllowList } from '../core/store/allowlist.js'
-import { defaultOfferedName, validateContactName } from '../core/store/contacts.js'
+import { validateContactName } from '../core/store/contacts.js'
 import { toHex, toZ32 } from '../core/store/keys.js'
 import { withShutdown, type Shutdown } from '../process/shutdown.js'
 import { showFailure, type ChatController } from '../ui/chat-ui.js'
-import { identityWords } from '../ui/present/identity.js'
+import { contactWords, identityWords } from '../ui/present/identity.js'
 import { inviteWords, OPENING_INVITE, presentInvites } from '../ui/present/invite.js'
 import { bootstrapFlag, JOINING } from '../ui/present/network.js'
 import { memberRelayName, showRoomRelays } from '../ui/present/relays.js'
-import { ANNOUNCING, connectCommand, describeAllowList, LISTENER_STOPPED, presentGuestList, presentRoom, showQr } from '../ui/present/room.js'
+import { ANNOUNCING, connectCommand, describeAllowList, LISTENER_STOPPED, presentGuestList, presentRoom, qrPresenter } from '../ui/present/room.js'
 import type { CommandContext } from './context.js'
-import { chatUi, chooseIdentity, joinDht, networkOf, relaysOf, watchedAddressBook } from './shared.js'
+import { chatUi, chooseIdentity, joinDht, networkOf, offeredName, relaysOf, watchedAddressBook } from './shared.js'
 
 export interface ListenOptions {
   identity?: string
@@ -57,7 +57,9 @@ export async function listen(opts: ListenOptions, ctx: CommandContext): Promise<
 async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   const network = networkOf(opts, ctx)
   // The address book is re-read when it changes: names follow `contacts add` at once.
-  const book = await watchedAddressBook(ctx)
+  // An unusable one stops only what needs names: --allow-contacts, and --invite (which saves joiners in it).
+  const { book, problem } = await watchedAddressBook(ctx)
+  if (problem && (opts.allowContacts || opts.invite)) throw problem
   if (!opts.invite && (opts.inviteUses !== undefined || opts.inviteExpires !== undefined || opts.name !== undefined)) {
     throw ChatError.inviteOptionsWithoutInvite()
   }
@@ -79,6 +81,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
   const { identity, created } = await chooseIdentity('listen', opts.identity, ctx)
 
   const { ui, mode } = await chatUi(opts, ctx)
+  if (problem) ui.notice(contactWords.unavailable(problem))
   if (created) ui.notice(identityWords.created(created))
 
   // Watch the files from now on (an edit made while joining counts), and
@@ -120,7 +123,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     })
     // Invite codes: one open at a time, from --invite at start or /invite later.
     const code = {
-      name: opts.name ?? defaultOfferedName(ctx.env.USER ?? ctx.env.LOGNAME),
+      name: offeredName(opts.name, ctx),
       uses: opts.inviteUses ?? 1,
       expiresMs: opts.inviteExpires !== undefined ? Math.round(opts.inviteExpires * 60_000) : INVITE_DEFAULT_EXPIRES_MS
     }
@@ -166,10 +169,12 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     if (roomRelays) showRoomRelays(roomRelays, ui, (hex) => admission.displayName(hex))
     presentRoom(room, ui, { maxPeers: opts.maxPeers, stopping: () => stopping })
     const flag = bootstrapFlag(network)
+    const showQr = opts.qr ? await qrPresenter() : null
     presentInvites(invites, ui, {
       ...code,
       bootstrapFlag: flag,
-      newCodeHint: inviteWords.newCodeHint(mode === 'interactive')
+      newCodeHint: inviteWords.newCodeHint(mode === 'interactive'),
+      qr: showQr
     })
 
     ui.stage('announcing', ANNOUNCING)
@@ -185,7 +190,7 @@ async function serve(opts: ListenOptions, ctx: CommandContext, shutdown: Shutdow
     const hex = toHex(identity.publicKey)
     ui.ready(hex, toZ32(identity.publicKey), connectCommand(hex, flag))
     if (admission.restricted) ui.notice(describeAllowList(allowList?.size ?? 0, book.current.size, opts))
-    if (opts.qr) await showQr(ui, hex)
+    showQr?.(ui, 'the key', hex)
     if (opts.invite) {
       ui.stage('inviting', OPENING_INVITE)
       await shutdown.race(invites.open())

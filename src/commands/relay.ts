@@ -15,9 +15,15 @@ export interface RelayOptions {
 
 export async function relay(opts: RelayOptions, ctx: CommandContext): Promise<number> {
   // First of all, so that a signal at any phase ends it cleanly (and unannounces).
-  return withShutdown((shutdown) => serveRelay(opts, ctx, shutdown))
+  return withShutdown(async (shutdown) => {
+    const code = await serveRelay(opts, ctx, shutdown)
+    // Stopped (Ctrl+C, a signal), at whatever phase: say so, as a listener does.
+    ctx.output.notice(relayWords.stopped)
+    return code
+  })
 }
 
+/** Runs the relay until stopped; every way out has closed what it started. */
 async function serveRelay(opts: RelayOptions, ctx: CommandContext, shutdown: Shutdown): Promise<number> {
   const { output } = ctx
   const network = networkOf(opts, ctx)

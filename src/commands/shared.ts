@@ -1,8 +1,9 @@
+import os from 'node:os'
 import path from 'node:path'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { ChatError } from '../core/errors.js'
 import { leaveNetwork, openNode, resolveNetwork, resolveRelays, type NetworkConfig } from '../core/dht/network.js'
-import { ContactBook, loadContacts, type Contacts } from '../core/store/contacts.js'
+import { ContactBook, Contacts, defaultOfferedName, loadContacts } from '../core/store/contacts.js'
 import { defaultIdentityPath, generateIdentity, loadIdentity, loadOrCreateIdentity, RELAY_IDENTITY_HINTS, type Identity } from '../core/store/identity.js'
 import type { Shutdown } from '../process/shutdown.js'
 import { chooseMode, createUi, type ChatUi, type UiMode } from '../ui/chat-ui.js'
@@ -81,9 +82,46 @@ export function addressBook(ctx: CommandContext): Promise<Contacts> {
   return loadContacts(contactsPath(ctx))
 }
 
-/** The address book, kept current for a long-running command (call watch(), then close()). */
-export function watchedAddressBook(ctx: CommandContext): Promise<ContactBook> {
-  return ContactBook.load(contactsPath(ctx))
+/**
+ * The address book for a command that may be given keys rather than names
+ * (connect): a file that is corrupt or cannot be read does not stop a key.
+ * `contacts` then has no names, and looking one up fails with `problem`,
+ * which the command shows as a warning.
+ */
+export async function addressBookForKeys(ctx: CommandContext): Promise<{ contacts: Contacts; problem: ChatError | null }> {
+  try {
+    return { contacts: await addressBook(ctx), problem: null }
+  } catch (err) {
+    if (!(err instanceof ChatError) || !Contacts.UNREADABLE_CODES.has(err.code)) throw err
+    return { contacts: Contacts.unreadable(err), problem: err }
+  }
+}
+
+/**
+ * The contact name offered to those we pair with: --name, else the login
+ * name (USER, LOGNAME, else the account's own: a service or `env -i` has
+ * neither variable), made a valid contact name.
+ */
+export function offeredName(flag: string | undefined, ctx: CommandContext): string {
+  return flag ?? defaultOfferedName(ctx.env.USER || ctx.env.LOGNAME || accountName())
+}
+
+/** The name of the account this process runs as; undefined when the system has none for its uid (os.userInfo() throws then). */
+function accountName(): string | undefined {
+  try {
+    return os.userInfo().username
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The address book, kept current for a long-running command (call watch(),
+ * then close()). As with addressBookForKeys, an unusable file gives a book
+ * without names and the `problem`.
+ */
+export function watchedAddressBook(ctx: CommandContext): Promise<{ book: ContactBook; problem: ChatError | null }> {
+  return ContactBook.loadForKeys(contactsPath(ctx))
 }
 
 /** The chat's UI for these options and this process's terminals. */

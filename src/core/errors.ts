@@ -97,8 +97,6 @@ export function escapeControls(text: string): string {
 export class ChatError extends Error {
   readonly code: string
   readonly exitCode: ExitCode
-  /** Set by the UI when it already showed this error its own way (e.g. a failed spinner). */
-  shown = false
 
   constructor(code: string, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
     // One line wherever it is shown (stderr, a spinner, JSON), whatever the user typed into it.
@@ -132,10 +130,11 @@ export class ChatError extends Error {
     )
   }
 
-  static timeout(seconds: number): ChatError {
+  /** `ms`: the --timeout that ran out, said as given (0.5 s, not 0 s). */
+  static timeout(ms: number): ChatError {
     return coded(
       'TIMEOUT',
-      `timed out after ${seconds} s without reaching the peer (try again, or raise --timeout)`
+      `timed out after ${inSeconds(ms)} without reaching the peer (try again, or raise --timeout)`
     )
   }
 
@@ -204,8 +203,61 @@ export class ChatError extends Error {
     return coded('NOT_DELIVERED', `${what} not confirmed delivered: ${why}`)
   }
 
-  static network(message: string): ChatError {
-    return coded('NETWORK_UNREACHABLE', message)
+  // ---- the DHT -------------------------------------------------------------
+
+  /**
+   * No DHT node answered the bootstrap walk. `where`: the nodes tried, in
+   * words; `bootstrap`: the --bootstrap list when it is a private network
+   * (null: the public one). Says what to do offline too: run a DHT here.
+   */
+  static dhtUnreachable(where: string, bootstrap: string | null): ChatError {
+    const next = bootstrap
+      ? "check that 'p2pchat bootstrap' runs at that address and that UDP to it is not blocked"
+      : "check that this machine is online and UDP is not blocked; offline or on a LAN, run your own DHT with 'p2pchat bootstrap' and pass what it prints with --bootstrap HOST:PORT (or set P2PCHAT_BOOTSTRAP)"
+    return coded('NETWORK_UNREACHABLE', `could not reach any DHT node (tried ${where}): ${next}`)
+  }
+
+  /** The bootstrap walk itself failed (hyperdht's reason in `detail`). */
+  static dhtJoinFailed(detail: string, cause: unknown): ChatError {
+    return coded('NETWORK_UNREACHABLE', `could not join the DHT: ${detail}`, { cause })
+  }
+
+  /** `p2pchat bootstrap`: its UDP port is taken. */
+  static bootstrapPortInUse(host: string, port: number): ChatError {
+    return coded('NETWORK_UNREACHABLE', `cannot start the bootstrap node: ${host}:${port} is already in use (choose another --port)`)
+  }
+
+  /** `p2pchat bootstrap --host` names an address this machine does not have. */
+  static bootstrapHostNotLocal(host: string): ChatError {
+    return coded('NETWORK_UNREACHABLE', `cannot start the bootstrap node: ${host} is not an address of this machine`)
+  }
+
+  static privateDhtFailed(detail: string, cause: unknown): ChatError {
+    return coded('NETWORK_UNREACHABLE', `cannot start the private DHT: ${detail}`, { cause })
+  }
+
+  // ---- what connect is given ------------------------------------------------
+
+  /** `connect` got several words that are not an invite code (an invite code may be typed as words). */
+  static connectWords(words: string[]): ChatError {
+    const shown = words.join(' ')
+    return ChatError.usage(
+      `connect takes one invite code, contact name or key, not ${words.length} words (${JSON.stringify(shown.length > 80 ? shown.slice(0, 77) + '...' : shown)}); an invite code is a number and three words, like 7-orbit-tunnel-maple or 7 orbit tunnel maple`
+    )
+  }
+
+  /** `connect` to the key of the identity it runs as: it would dial itself. */
+  static ownKey(keyHex: string): ChatError {
+    return ChatError.usage(
+      `${keyHex.slice(0, 8)}… is your own key (the identity this connect runs as), not a peer's: connect to the other side's key; to try p2pchat on one machine, run the second side with a config directory of its own (XDG_CONFIG_HOME=DIR p2pchat connect …: its own identity and contacts)`
+    )
+  }
+
+  /** `connect CODE` to an invite of a listener with our own identity (the same identity on one machine). */
+  static ownInvite(code: string): ChatError {
+    return ChatError.usage(
+      `invite code ${code} belongs to a listener with your own identity, so it paired you with yourself (nothing was saved): to try p2pchat on one machine, run the second side with a config directory of its own (XDG_CONFIG_HOME=DIR p2pchat connect CODE …: its own identity and contacts) and ask for a new code`
+    )
   }
 
   /** connect: --name or --save-as without an invite code. */
@@ -365,8 +417,16 @@ export class ChatError extends Error {
 
   static inviteTimeout(ms: number, wordsSent: boolean): ChatError {
     const after = wordsSent ? '; the words were sent, so treat the code as spent and ask for a new one' : ''
-    return coded('TIMEOUT', `invite timed out after ${Math.round(ms / 1000)} s${after}`)
+    return coded('TIMEOUT', `invite timed out after ${inSeconds(ms)}${after}`)
   }
+}
+
+/**
+ * A duration as a person gave it, in seconds: `30 s`, `2.5 s`, `0.001 s`
+ * (never `0 s` for a short one), to the millisecond.
+ */
+export function inSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`
 }
 
 /** hyperdht error codes → one plain-language line each. */
@@ -501,6 +561,27 @@ export function relayCouldHelp(error: ChatError): boolean {
   return RELAY_FIXABLE.has(error.code)
 }
 
+/** The listener refused us (its allow list, or a full room): final, the same answer comes again. */
+export function isRefusal(error: ChatError): boolean {
+  return error.code === 'SERVER_ERROR'
+}
+
+/**
+ * A refusal, said for the key we used: a throwaway key (connect without an
+ * identity) cannot be on anyone's allow list, so 'p2pchat whoami' (which
+ * shows the default identity, and there is none) would not help: make a
+ * permanent key first.
+ */
+export function explainRefusal(error: ChatError, ctx: { throwaway: boolean }): ChatError {
+  if (!isRefusal(error) || !ctx.throwaway) return error
+  return new ChatError(
+    error.code,
+    "connection refused: the listener did not accept this connection (its room may be full, or it admits only listed keys); this connect used a throwaway key, made for this session only, which no allow list can hold: run 'p2pchat keygen', give the listener the key it prints, then connect again",
+    error.exitCode,
+    { cause: error }
+  )
+}
+
 /**
  * Adds what hyperdht leaves out: the real cause where we know it (the peer
  * is on our LAN and did not answer there; our own NAT randomizes ports;
@@ -509,7 +590,14 @@ export function relayCouldHelp(error: ChatError): boolean {
  */
 export function explainHolepunchFailure(
   error: ChatError,
-  ctx: { localNatRandom: boolean; relaysConfigured: boolean; volunteersLookedFor?: boolean; silentLanPeer?: string | null }
+  ctx: {
+    localNatRandom: boolean
+    relaysConfigured: boolean
+    volunteersLookedFor?: boolean
+    silentLanPeer?: string | null
+    /** The private network's bootstrap list (null or omitted: the public DHT), so that the relay command works as printed. */
+    bootstrap?: string | null
+  }
 ): ChatError {
   if (!relayCouldHelp(error)) return error
   let message = error.message
@@ -523,7 +611,8 @@ export function explainHolepunchFailure(
   if (!ctx.relaysConfigured) {
     // Room members behind an open or consistent NAT relay for the room by themselves: say that none does now.
     if (ctx.volunteersLookedFor) message += '; no member of the room volunteers as a relay now (members behind an open or consistent NAT do, unless they run with --no-relay)'
-    message += "; a relay would help: run 'p2pchat relay' on a machine both peers can reach and pass its key with --relay-through KEY (or set P2PCHAT_RELAY)"
+    const relay = ctx.bootstrap ? `p2pchat relay --bootstrap ${ctx.bootstrap}` : 'p2pchat relay'
+    message += `; a relay would help: run '${relay}' on a machine both peers can reach and pass its key with --relay-through KEY (or set P2PCHAT_RELAY)`
   }
   return new ChatError(error.code, message, error.exitCode, { cause: error })
 }

@@ -64,8 +64,13 @@ export interface ChatUi {
   pairing(news: PairingNews): void
   /** A multi-line block of our own text, shown as it is (a QR code). */
   block(text: string): void
-  /** Shows a fatal error; returns true when it was shown (the top level then stays quiet). */
-  failed(error: ChatError): boolean
+  /**
+   * The session failed: take down what would garble the error line (a
+   * spinner). The error itself is printed by the top level (src/cli.ts), the
+   * same in every mode: one `p2pchat: …` line on stderr (and with --json an
+   * `error` event).
+   */
+  failed(): void
   closed(reason: string | null): void
   /** Starts reading local input. */
   start(controller: ChatController): void
@@ -97,8 +102,8 @@ export async function createUi(mode: UiMode, opts: UiOptions): Promise<ChatUi> {
   return new InteractiveUi(opts, ora)
 }
 
-/** Lets the UI show a fatal error its own way; the top level then prints nothing more. */
+/** Readies the UI for the error the top level prints (whatever the error: an internal one too). */
 export function showFailure(err: unknown, ui: ChatUi): unknown {
-  if (err instanceof ChatError && ui.failed(err)) err.shown = true
+  ui.failed()
   return err
 }

@@ -52,6 +52,16 @@ export function formatPathSummary(peer: PeerInfo): string {
   return `${formatPath(peer)}, ${peer.address ?? 'address ?'}, ${formatRtt(peer.rttMs)}`
 }
 
+/**
+ * What connect says when it reaches the peer, in every mode: the contact's
+ * name with the key beside it (`connected to alice (3b0f…, direct, …)`), or
+ * the key alone for a peer that is no contact.
+ */
+export function connectedText(peer: PeerInfo, reconnect: boolean): string {
+  const who = peer.name !== peer.shortKey ? `${peer.name} (${peer.key}, ` : `${peer.key} (`
+  return `${reconnect ? 'reconnected' : 'connected'} to ${who}${formatPathSummary(peer)})`
+}
+
 /** One entry of /peers: a summary line, then the full key (too long to share a line). */
 export function formatPeerRow(peer: PeerInfo, name: string, now: number): string {
   return `${name}  connected ${formatDuration(now - peer.connectedAt)}  ${formatPath(peer)}  ${peer.address ?? 'address ?'}  ${formatRtt(peer.rttMs)}\n    key ${peer.key}`

@@ -78,10 +78,9 @@ export class JsonUi implements ChatUi {
   block(text: string): void {
     this.emit({ type: 'notice', text })
   }
-  failed(): boolean {
+  failed(): void {
     // The `error` event is printed by the top-level catch (src/cli.ts), for
     // every error of a --json command, also those before this UI existed.
-    return false // the one-line message still goes to stderr
   }
   closed(reason: string | null): void {
     this.emit({ type: 'closed', reason })

@@ -5,7 +5,7 @@ import { encodeLines, type Line } from '../core/peer/framing.js'
 import { prefixLines, senderPrefix } from '../core/peer/room-lines.js'
 import type { ChatController, ChatUi, Stage, UiOptions } from './chat-ui.js'
 import type { PairingNews, RelayNews } from './events.js'
-import { formatPathSummary, formatSafetyWords, lineNotice } from './format.js'
+import { connectedText, formatPathSummary, formatSafetyWords, lineNotice } from './format.js'
 import { startRawInput, type LineSource } from './input.js'
 import { pendingNotice, undeliveredNotice } from './present/delivery.js'
 import { sanitizeLine } from './sanitize.js'
@@ -33,7 +33,7 @@ export class PipeUi implements ChatUi {
     this.notice(`to chat, run: ${connectCommand}`)
   }
   connected(peer: PeerInfo, reconnect = false): void {
-    this.notice(`${reconnect ? 'reconnected' : 'connected'} to ${peer.key} (${formatPathSummary(peer)})`)
+    this.notice(connectedText(peer, reconnect))
     // No /verify here: typed lines are sent as they are.
     if (peer.safetyWords) this.notice(formatSafetyWords(peer.safetyWords, null, null))
   }
@@ -76,9 +76,7 @@ export class PipeUi implements ChatUi {
   block(text: string): void {
     this.opts.output.stderr.write(text.endsWith('\n') ? text : text + '\n')
   }
-  failed(): boolean {
-    return false
-  }
+  failed(): void {}
   closed(reason: string | null): void {
     if (reason) this.notice(reason)
   }

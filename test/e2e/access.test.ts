@@ -29,7 +29,8 @@ describe('who may connect', () => {
     await proc.waitFor('] friend here\n', 'stdout')
 
     const no = hostilePeer(net.flag, key, ['--seed', stranger.seed, 'stdin'])
-    await proc.waitFor(new RegExp(`refused ${stranger.key.slice(0, 8)} \\(${stranger.key}\\) at \\d{4}-.*not on the allow list; refused so far: 1`))
+    // At the local time, as every time a person reads (issue 19 point 15), not an ISO timestamp.
+    await proc.waitFor(new RegExp(`refused ${stranger.key.slice(0, 8)} \\(${stranger.key}\\) at \\d\\d:\\d\\d:\\d\\d: not on the allow list; refused so far: 1\n`))
     // Refused in the firewall: the stranger never got a session.
     await new Promise((r) => setTimeout(r, 500))
     expect(no.stderr).not.toContain('open')
@@ -41,6 +42,7 @@ describe('who may connect', () => {
     const { proc, key } = await listener(['--allow', seedFor(4).key])
     await proc.waitFor('* only 1 allowed key may join (--allow); others are refused\n')
     const { env } = tempHome()
+    expect((await p2pchat(['keygen'], env).exit()).code).toBe(0)
     const started = Date.now()
     const stranger = p2pchat(['connect', key, '--bootstrap', net.flag], env)
     const { code } = await stranger.exit(20_000)
@@ -52,6 +54,36 @@ describe('who may connect', () => {
     // Answered, not dropped: no 8 s wait for a listener that looks dead.
     expect(took).toBeLessThan(5000)
     await proc.waitFor(/refused [0-9a-f]{8} .*not on the allow list; refused so far: 1/)
+  })
+
+  it('a refused throwaway key is told to make a permanent one, not to run whoami, which has none to show (issue 19 point 15)', async () => {
+    const { key } = await listener(['--allow', seedFor(6).key])
+    const { env } = tempHome()
+    const stranger = p2pchat(['connect', key, '--bootstrap', net.flag], env)
+    expect((await stranger.exit(20_000)).code).toBe(5)
+    expect(stranger.stderr).toContain('* no identity: using a throwaway key for this session')
+    expect(stranger.stderr.split('\n').filter((l) => l.startsWith('p2pchat: '))).toEqual([
+      "p2pchat: connection refused: the listener did not accept this connection (its room may be full, or it admits only listed keys); this connect used a throwaway key, made for this session only, which no allow list can hold: run 'p2pchat keygen', give the listener the key it prints, then connect again"
+    ])
+    // The advice is not whoami's: with no identity it fails.
+    const whoami = p2pchat(['whoami'], env)
+    expect((await whoami.exit()).code).toBe(3)
+  })
+
+  it('with --reconnect a refusal is final: exit 5 at once, not retried (issue 19 point 15)', async () => {
+    const { proc, key } = await listener(['--allow', seedFor(7).key])
+    const { env } = tempHome()
+    expect((await p2pchat(['keygen'], env).exit()).code).toBe(0)
+    const started = Date.now()
+    const client = p2pchat(['connect', key, '--reconnect', '--bootstrap', net.flag], env)
+    expect((await client.exit(15_000)).code).toBe(5)
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(client.stderr).not.toContain('retrying')
+    expect(client.stderr).toMatch(/^p2pchat: connection refused: /m)
+    // Asked once.
+    await proc.waitFor('refused so far: 1\n')
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(proc.stderr).not.toContain('refused so far: 2')
   })
 
   it('the allow file is watched from the moment it was read: an edit made while joining the DHT counts', async () => {
@@ -115,7 +147,7 @@ describe('who may connect', () => {
     second.end('backup done\n')
     expect((await second.exit(20_000)).code).toBe(5)
     expect(Date.now() - started).toBeLessThan(5000)
-    expect(second.stderr).toContain("p2pchat: connection refused: the listener did not accept this connection (its room may be full, or it admits only listed keys: show your key with 'p2pchat whoami' and ask to be allowed)\n")
+    expect(second.stderr).toMatch(/^p2pchat: connection refused: the listener did not accept this connection \(its room may be full, or it admits only listed keys\); this connect used a throwaway key/m)
     await proc.waitFor(/refused [0-9a-f]{8} .*the room is full \(1 peer\)/)
     expect(proc.stdout).not.toContain('backup done')
     first.write('the one inside\n')

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat } from '../helpers/proc.js'
+import { p2pchat, startListener } from '../helpers/proc.js'
 
 const net = useTestNetwork()
 
@@ -170,10 +170,41 @@ describe('network failures', () => {
     }
   })
 
-  it('no reachable bootstrap node: exit 9 with the likely cause', async () => {
+  it('no reachable bootstrap node: exit 9 with the likely cause and what to do (issue 19 point 12)', async () => {
     const { code, stderr } = await run(['connect', HEX, '--bootstrap', '127.0.0.1:9'])
     expect(code).toBe(9)
-    expect(errorLine(stderr)).toMatch(/could not reach any DHT node .*127\.0\.0\.1:9.*UDP/)
+    expect(errorLine(stderr)).toBe(
+      "p2pchat: could not reach any DHT node (tried 127.0.0.1:9): check that 'p2pchat bootstrap' runs at that address and that UDP to it is not blocked"
+    )
+  })
+
+  it('--timeout shorter than a second is said as given, not as 0 s (issue 19 point 15)', async () => {
+    const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
+    listener.kill('SIGSTOP')
+    try {
+      const { code, stderr } = await run(['connect', key, '--bootstrap', net.flag, '--timeout', '0.001'])
+      expect(code).toBe(7)
+      expect(errorLine(stderr)).toMatch(/^p2pchat: timed out after 0\.001 s without reaching the peer/)
+    } finally {
+      listener.kill('SIGCONT')
+    }
+  })
+
+  it('connecting to your own key is a usage error, found before dialing (issue 19 point 15)', async () => {
+    const home = tempHome()
+    const { proc: listener, key } = await startListener(net.flag, ['--allow', HEX], home.env)
+    const z32 = (await listener.waitFor(/z-base-32: ([a-z0-9]{52})/))[1]!
+    for (const target of [key, z32.toUpperCase()]) {
+      const { code, stdout, stderr } = await run(['connect', target, '--bootstrap', net.flag], home.env)
+      expect(code).toBe(2)
+      expect(stdout).toBe('')
+      expect(stderr).toBe(
+        `p2pchat: ${key.slice(0, 8)}… is your own key (the identity this connect runs as), not a peer's: connect to the other side's key; to try p2pchat on one machine, run the second side with a config directory of its own (XDG_CONFIG_HOME=DIR p2pchat connect …: its own identity and contacts)\n`
+      )
+    }
+    // Never dialed: the listener saw nobody, refused nobody.
+    await new Promise((r) => setTimeout(r, 300))
+    expect(listener.stderr).not.toMatch(/\* refused [0-9a-f]{8} |joined \(/)
   })
 
   it('connects by z-base-32 key as well as hex', async () => {
@@ -185,6 +216,11 @@ describe('network failures', () => {
     client.end('via z32\n')
     expect((await client.exit()).code).toBe(0)
     await listener.waitFor(/\] via z32\n/, 'stdout')
+    // In capitals too, as hex is (issue 19 point 15).
+    const upper = p2pchat(['connect', z32.toUpperCase(), '--bootstrap', net.flag], tempHome().env)
+    upper.end('via Z32\n')
+    expect((await upper.exit()).code, upper.stderr).toBe(0)
+    await listener.waitFor(/\] via Z32\n/, 'stdout')
   })
 })
 
@@ -202,6 +238,8 @@ describe('p2pchat bootstrap', () => {
     expect((await listener.exit()).code).toBe(0)
     boot.kill('SIGINT')
     expect((await boot.exit()).code).toBe(0)
+    // It says it stopped, as a listener does (issue 19 point 15).
+    expect(boot.stderr.trimEnd().split('\n').at(-1)).toBe('* private DHT stopped')
   })
 
   it('refuses 0.0.0.0 and a port in use', async () => {

@@ -131,11 +131,27 @@ describe('interactive mode in a real terminal', () => {
     expect((await pty.exit()).code).toBe(0)
   })
 
-  it('a failed connect ends the spinner with the plain reason and exits with its code', async () => {
+  it('a failed connect clears the spinner and says the one error line, as in every mode (issue 19 point 12)', async () => {
     const pty = new PtyProc(['connect', 'b'.repeat(64), '--bootstrap', net.flag], tempHome().env)
-    const rows = await pty.waitForScreen(/✖ peer not found/)
-    expect(rows.join('\n')).not.toMatch(/\n\s+at /)
     expect((await pty.exit()).code).toBe(4)
+    const lines = (await pty.lines()).filter((l) => l.trim() !== '')
+    expect(lines.at(-1)).toMatch(/^p2pchat: peer not found: nobody is listening on that key/)
+    // No spinner frame, ✖ or `error:` left over: the line is all there is of the failure.
+    expect(lines.join('\n')).not.toMatch(/✖|^error:|[\u2800-\u28ff]|\n\s+at /m)
+    expect(lines.filter((l) => l.includes('peer not found'))).toHaveLength(1)
+  })
+
+  it('an error once the prompt is up is the same one line, the prompt taken away first (issue 19 point 12)', async () => {
+    const { proc: listener, key } = await startListener(net.flag, [], tempHome().env)
+    const pty = new PtyProc(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await pty.waitForScreen('type /help for commands', 20_000)
+    // The listener vanishes: the dead-path rule ends the connection (exit 8) within seconds.
+    listener.kill('SIGKILL')
+    pty.type('anyone?\r')
+    expect((await pty.exit(20_000)).code).toBe(8)
+    const lines = (await pty.lines()).filter((l) => l.trim() !== '')
+    expect(lines.at(-1)).toMatch(/^p2pchat: connection lost: /)
+    expect(lines.join('\n')).not.toMatch(/✖|^error:|^> /m)
   })
 
   it('a slow stage says what it is waiting for', async () => {
@@ -146,7 +162,7 @@ describe('interactive mode in a real terminal', () => {
       const pty = new PtyProc(['connect', key, '--bootstrap', net.flag, '--timeout', '8'], tempHome().env)
       await pty.waitForScreen('looking up the key, hole punching')
       await pty.waitForScreen('still connecting: looking up the key and hole punching (is the peer online', 10_000)
-      await pty.waitForScreen('✖ timed out after 8 s', 10_000)
+      await pty.waitForScreen(/^p2pchat: timed out after 8 s/m, 10_000)
       expect((await pty.exit()).code).toBe(7)
     } finally {
       listener.kill('SIGCONT')

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
-import { p2pchat } from '../helpers/proc.js'
+import { p2pchat, startListener } from '../helpers/proc.js'
 
 const net = useTestNetwork()
 
@@ -79,7 +79,8 @@ describe('contacts and whoami', () => {
     const client = p2pchat(['connect', 'bob', '--bootstrap', net.flag], env)
     client.end('hi bob\n')
     expect((await client.exit()).code).toBe(0)
-    expect(client.stderr).toContain(`connected to ${key}`)
+    // Named as the contact, the key beside it (issue 19 point 15).
+    expect(client.stderr).toContain(`* connected to bob (${key}, direct, 127.0.0.1:`)
     await listener.waitFor('] hi bob\n', 'stdout')
 
     const clash = p2pchat(['contacts', 'add', 'bob', 'd'.repeat(64)], env)
@@ -91,6 +92,32 @@ describe('contacts and whoami', () => {
     const gone = p2pchat(['connect', 'bob', '--bootstrap', net.flag], env)
     expect((await gone.exit()).code).toBe(2)
     expect(gone.stderr).toMatch(/invalid key "bob": no contact has that name/)
+  })
+
+  it('a corrupt contacts file stops only what needs a name: a key connects, with one warning (issue 19 point 15)', async () => {
+    const { env, dir } = tempHome()
+    const { key } = await startListener(net.flag, [], tempHome().env)
+    const file = path.join(dir, 'config', 'p2pchat', 'contacts.json')
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, '{"contacts": {oops', { mode: 0o600 })
+    const problem = `contacts file ${file} is not valid: it is not JSON (fix it, or move it away to start an empty address book)`
+
+    const byKey = p2pchat(['connect', key, '--bootstrap', net.flag], env)
+    byKey.end('by key\n')
+    expect((await byKey.exit()).code, byKey.stderr).toBe(0)
+    expect(byKey.stderr.split('\n').filter((l) => l.includes('contacts file'))).toEqual([`* warning: contact names are unavailable (keys still work): ${problem}`])
+    expect(byKey.stderr).toContain(`connected to ${key} (direct`)
+
+    // A name needs the file: the error is the file's, not "no contact named".
+    for (const [args, from] of [[['connect', 'alice'], ''], [['connect', key, '--relay-through', 'relayname'], '--relay-through: '], [['listen', '--allow', 'alice'], ''], [['listen', '--allow-contacts'], ''], [['listen', '--invite'], '']] as const) {
+      const named = p2pchat([...args, '--bootstrap', '127.0.0.1:1'], env)
+      expect((await named.exit()).code, args.join(' ')).toBe(3)
+      expect(named.stderr, args.join(' ')).toBe(`p2pchat: ${from}${problem}\n`)
+    }
+    // A plain listener needs no name either.
+    const plain = await startListener(net.flag, [], env)
+    expect(plain.proc.stderr).toContain(`* warning: contact names are unavailable (keys still work): ${problem}\n`)
+    expect(fs.readFileSync(file, 'utf8')).toBe('{"contacts": {oops') // never touched
   })
 
   it('refuses bad names and bad keys', async () => {

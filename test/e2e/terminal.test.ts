@@ -289,7 +289,7 @@ describe('the prompt', () => {
     await pty.waitForScreen(`✔ connected to ${key}`, 20_000)
     await pty.waitForScreen('type /help for commands')
     const failing = new PtyProc(['--no-color', 'connect', 'b'.repeat(64), '--bootstrap', net.flag], env)
-    await failing.waitForScreen('✖ peer not found', 20_000)
+    await failing.waitForScreen('p2pchat: peer not found', 20_000)
     expect((await failing.exit()).code).toBe(4)
     for (const p of [pty, failing]) expect(p.bytes().toString('utf8')).not.toMatch(/\x1b\[[0-9;]*m/)
     // Without the flag the same terminal gets colour (the check above can fail).

@@ -109,6 +109,68 @@ describe('help', () => {
     }
   )
 
+  it('bare `p2pchat` shows the help, on stdout as --help does, and exits 0 (issue 19 point 10)', async () => {
+    const bare = await run([])
+    const help = await run(['--help'])
+    expect(bare.stderr).toBe('')
+    expect(bare.code).toBe(0)
+    expect(bare.stdout).toBe(help.stdout)
+    expect(bare.stdout).toMatch(/^Usage: p2pchat /)
+  })
+
+  const EVERY_COMMAND = [[], ['keygen'], ['listen'], ['connect'], ['relay'], ['doctor'], ['whoami'], ['contacts'], ['contacts', 'add'], ['contacts', 'list'], ['contacts', 'rename'], ['contacts', 'remove'], ['bootstrap'], ['help']]
+
+  /** The entries of a help's Options section, each with its wrapped lines joined. */
+  function optionEntries(help: string): string[] {
+    const section = help.slice(help.indexOf('\nOptions:\n') + 10).split('\n\n')[0]!
+    const entries: string[] = []
+    for (const line of section.split('\n')) {
+      if (/^ {2}-/.test(line)) entries.push(line.trim())
+      else entries[entries.length - 1] += ' ' + line.trim()
+    }
+    return entries
+  }
+
+  it('every option of every command says its default once, as "default: …" (issue 19 point 10)', async () => {
+    const seen: string[] = []
+    for (const cmd of EVERY_COMMAND) {
+      const { code, stdout } = await run([...cmd, '--help'])
+      expect(code).toBe(0)
+      for (const entry of optionEntries(stdout)) {
+        seen.push(entry)
+        // "the default identity" names a file; every other "default" states one.
+        const defaults = entry.match(/\bdefault\b(?! identity)/g) ?? []
+        expect(defaults.length, `${cmd.join(' ')}: ${entry}`).toBeLessThanOrEqual(1)
+        for (const d of entry.matchAll(/\bdefault\b(?! identity)(.)/g)) expect(d[1], entry).toBe(':')
+      }
+    }
+    // The options whose values have defaults say them.
+    for (const [option, value] of [['--timeout', '30'], ['--stats-interval', '10'], ['--host', '127.0.0.1'], ['--port', '49737'], ['--rate-lines', '2000'], ['--flood-grace', '10'], ['--invite-uses', '1'], ['--invite-expires', '10']] as const) {
+      const entry = seen.find((e) => e.includes(`${option} <`))!
+      expect(entry, option).toMatch(new RegExp(`default: ${value.replace(/\./g, '\\.')}\\b`))
+    }
+  })
+
+  it.each([
+    ['help --json', ['help', '--json']],
+    ['help connect --json', ['help', 'connect', '--json']],
+    ['keygen --json', ['keygen', '--json']],
+    ['contacts list --json', ['contacts', 'list', '--json']],
+    ['--json before the command', ['--json', 'connect', HEX]]
+  ])('%s: --json where there is none is one usage error, one line on stderr, no JSON (issue 19 point 10)', async (_, args) => {
+    const { code, stdout, stderr } = await run(args)
+    expect(code).toBe(2)
+    expect(stdout).toBe('')
+    expect(oneErrorLine(stderr)).toContain("unknown option '--json'")
+  })
+
+  it('an option value that reads "--json" is a value, not --json (issue 19 point 10)', async () => {
+    const { code, stdout, stderr } = await run(['listen', '--name', '--json', '--bootstrap', NOWHERE])
+    expect(code).toBe(2)
+    expect(stdout).toBe('')
+    expect(oneErrorLine(stderr)).toContain('--name go with --invite')
+  })
+
   it('p2pchat help contacts add shows the help of add', async () => {
     const { code, stdout } = await run(['help', 'contacts', 'add'])
     expect(code).toBe(0)

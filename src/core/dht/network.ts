@@ -104,12 +104,12 @@ export async function openNode(network: NetworkConfig, keyPair?: KeyPair): Promi
       await dht.fullyBootstrapped()
     } catch (err) {
       await dht.destroy().catch(() => {})
-      throw ChatError.network(`could not join the DHT: ${err instanceof Error ? err.message : String(err)}`)
+      throw ChatError.dhtJoinFailed(err instanceof Error ? err.message : String(err), err)
     }
     if (dht.toArray().length === 0) {
       await dht.destroy().catch(() => {})
-      const where = network.bootstrap ? formatBootstrap(network.bootstrap) : PUBLIC_BOOTSTRAP
-      throw ChatError.network(`could not reach any DHT node (tried ${where}): check that this machine is online and UDP is not blocked`)
+      const list = network.bootstrap ? formatBootstrap(network.bootstrap) : null
+      throw ChatError.dhtUnreachable(list ?? PUBLIC_BOOTSTRAP, list)
     }
   })()
   joined.catch(() => {}) // consulted later, or not at all

@@ -52,9 +52,9 @@ export async function startPrivateNetwork(opts: PrivateNetworkOptions = {}): Pro
     await close()
     if (err instanceof ChatError) throw err
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') throw ChatError.network(`cannot start the bootstrap node: ${host}:${port} is already in use (choose another --port)`)
-    if (code === 'EADDRNOTAVAIL') throw ChatError.network(`cannot start the bootstrap node: ${host} is not an address of this machine`)
-    throw ChatError.network(`cannot start the private DHT: ${err instanceof Error ? err.message : String(err)}`)
+    if (code === 'EADDRINUSE') throw ChatError.bootstrapPortInUse(host, port)
+    if (code === 'EADDRNOTAVAIL') throw ChatError.bootstrapHostNotLocal(host)
+    throw ChatError.privateDhtFailed(err instanceof Error ? err.message : String(err), err)
   }
 }
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type DHT from 'hyperdht'
 import type { KeyPair } from 'hyperdht'
-import { rememberPeer, type ContactBook, type Remembered } from '../store/contacts.js'
+import type { ContactBook, Remembered } from '../store/contacts.js'
 import { toHex } from '../store/keys.js'
 import { Invitation } from './invitation.js'
 import type { PairedPeer } from './protocol.js'
@@ -13,7 +13,7 @@ export interface InvitesOptions {
   uses: number
   expiresMs: number
   relayThrough: Buffer[]
-  /** Where joiners are saved as contacts (re-read after each save). */
+  /** Where joiners are saved as contacts (taken at once after each save). */
   book: ContactBook
   /** A joiner proved the code: admit it and name it from now on (before its contact is saved). */
   onPaired: (keyHex: string, name: string) => void
@@ -27,6 +27,8 @@ export interface InvitesEvents {
   /** A joiner paired and was saved as a contact (`saved`), or could not be saved (`error`). */
   saved: [invitation: Invitation, peer: PairedPeer, usesLeft: number, saved: Remembered]
   'save-failed': [invitation: Invitation, peer: PairedPeer, usesLeft: number, error: unknown]
+  /** The joiner runs as this listener's own identity (one identity on both sides, e.g. on one machine): not saved. */
+  own: [invitation: Invitation, peer: PairedPeer, usesLeft: number]
 }
 
 /**
@@ -74,16 +76,17 @@ export class Invites extends EventEmitter<InvitesEvents> {
 
   private async remember(invitation: Invitation, peer: PairedPeer, left: number): Promise<void> {
     const hex = toHex(peer.key)
+    // Ourselves: nothing to admit or save (the joiner is told so too).
+    if (peer.key.equals(this.opts.identity.publicKey)) return void this.emit('own', invitation, peer, left)
     this.opts.onPaired(hex, peer.name)
     let saved: Remembered
     try {
-      saved = await rememberPeer(this.opts.book.file, hex, peer.name || 'peer')
+      // The book takes the new name at once (the file watch would take a moment): the joiner is already on its way.
+      saved = await this.opts.book.remember(hex, peer.name || 'peer')
     } catch (err) {
       this.emit('save-failed', invitation, peer, left, err)
       return
     }
-    // Show the name at once (the file watch would take a moment): the joiner is already on its way.
-    await this.opts.book.reload().catch(() => {})
     this.emit('saved', invitation, peer, left, saved)
   }
 

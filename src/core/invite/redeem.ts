@@ -158,6 +158,8 @@ export interface PairOptions extends RedeemOptions {
  */
 export async function pairByCode(dht: DHT, code: InviteCode, opts: PairOptions): Promise<{ inviter: PairedPeer; saved: Remembered }> {
   const inviter = await redeemInvite(dht, code, opts)
+  // Our own listener's code (one identity on both sides): there is nobody to save.
+  if (inviter.key.equals(opts.identity.publicKey)) throw ChatError.ownInvite(code.text)
   const saved = await rememberPeer(opts.contactsFile, inviter.key.toString('hex'), opts.saveAs ?? (inviter.name || 'peer'))
   return { inviter, saved }
 }

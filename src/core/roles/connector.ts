@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { default as DHT, KeyPair } from 'hyperdht'
 import { Backoff } from './backoff.js'
 import { Conversation, type SendResult } from '../peer/conversation.js'
-import { ChatError, EXIT, explainHolepunchFailure, fromDhtError, relayCouldHelp, relayPairingFailed } from '../errors.js'
+import { ChatError, EXIT, explainHolepunchFailure, fromDhtError, isRefusal, relayCouldHelp, relayPairingFailed } from '../errors.js'
 import type { Line } from '../peer/framing.js'
 import { ROOM_LINE_MAX_BYTES } from '../peer/room-lines.js'
 import { toHex } from '../store/keys.js'
@@ -96,6 +96,8 @@ export interface ConnectorOptions {
   stopped?: Promise<unknown>
   /** Whose relay a relay key is, for the path indicator. */
   relayName?: (relayHex: string) => string | null
+  /** The private network's bootstrap list (null or omitted: the public DHT), for the commands an error prints. */
+  bootstrap?: string | null
 }
 
 /**
@@ -379,7 +381,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
           localNatRandom: this.dht.randomized,
           relaysConfigured: relays.length > 0,
           volunteersLookedFor: lookedForVolunteers,
-          silentLanPeer: lanPings.silentSince(attemptStart)
+          silentLanPeer: lanPings.silentSince(attemptStart),
+          bootstrap: this.opts.bootstrap
         })
         if (!this.opts.reconnect || !retryable(failure)) {
           this.settle({ code: failure.exitCode, error: failure, reason: null })
@@ -450,5 +453,6 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
 /** Failures worth another attempt with --reconnect (the peer may come back). */
 function retryable(error: ChatError): boolean {
-  return error.exitCode !== EXIT.USAGE && error.exitCode !== EXIT.IDENTITY && error.code !== 'SERVER_INCOMPATIBLE'
+  // A refusal is the listener's answer to this key, not a failure: asking again gets it again.
+  return error.exitCode !== EXIT.USAGE && error.exitCode !== EXIT.IDENTITY && error.code !== 'SERVER_INCOMPATIBLE' && !isRefusal(error)
 }

@@ -27,7 +27,7 @@ export function dial(dht: DHT, remoteKey: Buffer, opts: DialOptions): { peer: Pe
 
   const ready = new Promise<void>((resolve, reject) => {
     let poll: NodeJS.Timeout | null = null
-    const deadline = setTimeout(() => fail(ChatError.timeout(Math.round(opts.timeoutMs / 1000))), opts.timeoutMs)
+    const deadline = setTimeout(() => fail(ChatError.timeout(opts.timeoutMs)), opts.timeoutMs)
     const cleanup = () => {
       clearTimeout(deadline)
       if (poll) clearInterval(poll)

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { ChatError } from '../errors.js'
-import type { Contacts } from './contacts.js'
+import { Contacts } from './contacts.js'
 import { explainFsError, readRegularFile, watchFile } from './fsutil.js'
 import { toHex } from './keys.js'
 
@@ -15,7 +15,9 @@ export function parseAllowFile(text: string, file: string, contacts: Contacts): 
     if (!entry) return
     try {
       keys.add(toHex(contacts.resolve(entry)))
-    } catch {
+    } catch (err) {
+      // A name, with the address book unusable: that is what to fix, not the line.
+      if (err instanceof ChatError && Contacts.UNREADABLE_CODES.has(err.code)) throw err
       throw ChatError.allowFileInvalid(file, i + 1, entry)
     }
   })

@@ -8,6 +8,18 @@ import { isKey, parseKey } from './keys.js'
 export class Contacts {
   private readonly byName: Map<string, string>
   private readonly byKey: Map<string, string>
+  /** Why there are no names: the file is there but corrupt or unreadable (see unreadable()). */
+  private unreadableBecause: ChatError | null = null
+
+  /** The codes of a contacts file that exists but cannot be used: names are unavailable, keys still work. */
+  static readonly UNREADABLE_CODES: ReadonlySet<string> = new Set(['CONTACTS_CORRUPT', 'CONTACTS_UNREADABLE'])
+
+  /** A book with no names because its file could not be used: looking a name up fails with `problem` (a key still resolves). */
+  static unreadable(problem: ChatError): Contacts {
+    const contacts = new Contacts()
+    contacts.unreadableBecause = problem
+    return contacts
+  }
 
   constructor(entries: Iterable<[name: string, keyHex: string]> = []) {
     this.byName = new Map(entries)
@@ -41,7 +53,7 @@ export class Contacts {
     const key = this.byName.get(trimmed)
     if (key) return Buffer.from(key, 'hex')
     if (isKey(trimmed) || !NAME.test(trimmed)) return parseKey(trimmed)
-    throw ChatError.notKeyNorContact(trimmed)
+    throw this.unreadableBecause ?? ChatError.notKeyNorContact(trimmed)
   }
 
   with(name: string, keyHex: string): Contacts {
@@ -103,9 +115,11 @@ export interface Remembered {
  * or the one the user chose). A key already saved keeps its name; a name
  * taken by another key is never overwritten (see Remembered.conflict).
  */
-export async function rememberPeer(file: string, keyHex: string, wanted: string): Promise<Remembered> {
+export async function rememberPeer(file: string, keyHex: string, wanted: string, onWrite?: (next: Contacts) => void): Promise<Remembered> {
   const name = isValidContactName(wanted) ? wanted : 'peer'
-  return updateContacts<Remembered>(file, (contacts) => {
+  return updateContacts<Remembered>(
+    file,
+    (contacts) => {
     const known = contacts.nameOf(keyHex)
     if (known) return { next: contacts, result: { savedAs: known, already: true, conflict: null } }
     const oldKey = contacts.keyOf(name)
@@ -114,7 +128,9 @@ export async function rememberPeer(file: string, keyHex: string, wanted: string)
     let free = `${name.slice(0, 29)}-${n}`
     while (contacts.keyOf(free)) free = `${name.slice(0, 29)}-${++n}`
     return { next: contacts.with(free, keyHex), result: { savedAs: free, already: false, conflict: { name, oldKey } } }
-  })
+    },
+    onWrite
+  )
 }
 
 export function defaultContactsPath(identityDir: string): string {
@@ -166,12 +182,18 @@ async function saveContacts(file: string, contacts: Contacts): Promise<void> {
  * The one way to change the address book: under the file's lock, re-read it,
  * let `change` compute the new book (it may throw to refuse), and write it
  * atomically. Concurrent p2pchat processes never lose each other's changes.
- * Returns what `change` returned alongside the book.
+ * Returns what `change` returned alongside the book. `onWrite` is told the
+ * new book just before it is written.
  */
-export async function updateContacts<T>(file: string, change: (current: Contacts) => { next: Contacts; result: T }): Promise<T> {
+export async function updateContacts<T>(
+  file: string,
+  change: (current: Contacts) => { next: Contacts; result: T },
+  onWrite?: (next: Contacts) => void
+): Promise<T> {
   try {
     return await withFileLock(file, async () => {
       const { next, result } = change(await loadContacts(file))
+      onWrite?.(next)
       await saveContacts(file, next)
       return result
     })
@@ -182,8 +204,14 @@ export async function updateContacts<T>(file: string, change: (current: Contacts
 }
 
 export interface ContactBookEvents {
-  changed: [contacts: Contacts]
+  /** The book changed: by an edit from outside (`contacts add` elsewhere), or (`ours`) by this process's own write (remember()). */
+  changed: [contacts: Contacts, ours: boolean]
   error: [error: ChatError]
+}
+
+/** What a book holds, to tell a change from the same contents read again. */
+function contentsOf(contacts: Contacts): string {
+  return JSON.stringify(contacts.list())
 }
 
 /**
@@ -193,6 +221,8 @@ export interface ContactBookEvents {
  */
 export class ContactBook extends EventEmitter<ContactBookEvents> {
   private unwatch: (() => void) | null = null
+  /** Contents this process is writing or wrote: when the watch reads them back, they are our own change, not news from outside. */
+  private readonly written = new Set<string>()
 
   private constructor(
     readonly file: string,
@@ -205,10 +235,43 @@ export class ContactBook extends EventEmitter<ContactBookEvents> {
     return new ContactBook(file, await loadContacts(file))
   }
 
-  /** Re-reads the file now (and says so, as a change seen by the watch would). */
-  async reload(): Promise<void> {
-    this.current = await loadContacts(this.file)
-    this.emit('changed', this.current)
+  /**
+   * The book for a process that needs names only for some things (a plain
+   * listener): a file that is there but unusable (corrupt, unreadable) gives
+   * a book without names (see Contacts.unreadable) and the `problem`, and the
+   * watch takes the file once it is fixed.
+   */
+  static async loadForKeys(file: string): Promise<{ book: ContactBook; problem: ChatError | null }> {
+    try {
+      return { book: await ContactBook.load(file), problem: null }
+    } catch (err) {
+      if (!(err instanceof ChatError) || !Contacts.UNREADABLE_CODES.has(err.code)) throw err
+      return { book: new ContactBook(file, Contacts.unreadable(err)), problem: err }
+    }
+  }
+
+  /**
+   * Saves a key learnt by pairing (see rememberPeer) and takes the new book
+   * at once (the watch would take a moment): a change of ours, which the
+   * watch, reading it back, does not report as one from outside.
+   */
+  async remember(keyHex: string, wanted: string): Promise<Remembered> {
+    let written: Contacts | null = null
+    const result = await rememberPeer(this.file, keyHex, wanted, (next) => {
+      written = next
+      this.written.add(contentsOf(next))
+    })
+    if (written) {
+      this.adopt(written, true)
+      this.written.delete(contentsOf(written))
+    }
+    return result
+  }
+
+  private adopt(next: Contacts, ours: boolean): void {
+    if (contentsOf(next) === contentsOf(this.current)) return
+    this.current = next
+    this.emit('changed', next, ours)
   }
 
   watch(pollMs = 250): void {
@@ -218,10 +281,8 @@ export class ContactBook extends EventEmitter<ContactBookEvents> {
       async () => {
         try {
           const next = await loadContacts(this.file)
-          // Already seen (reload() read it first): nothing changed.
-          if (JSON.stringify(next.list()) === JSON.stringify(this.current.list())) return
-          this.current = next
-          this.emit('changed', this.current)
+          // Unchanged contents (remember() took them first) are no change.
+          this.adopt(next, this.written.has(contentsOf(next)))
         } catch (err) {
           this.emit('error', err as ChatError)
         }

@@ -1,20 +1,22 @@
 import idEncoding from 'hypercore-id-encoding'
 import { ChatError } from '../errors.js'
 
-const HEX_KEY = /^[0-9a-fA-F]{64}$/
+// Either case for both forms: a key read aloud or retyped from a printout
+// may come back in capitals. Each is lower-cased before decoding.
+const HEX_KEY = /^[0-9a-f]{64}$/i
 // z-base-32 alphabet (hypercore-id-encoding's z32): no 0, l, v, 2.
-const Z32_KEY = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{52}$/
+const Z32_KEY = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{52}$/i
 
 /**
- * Parses a public key given as 64 hex or 52 z-base-32 characters.
- * Throws ChatError INVALID_KEY for anything else.
+ * Parses a public key given as 64 hex or 52 z-base-32 characters, in
+ * either case. Throws ChatError INVALID_KEY for anything else.
  */
 export function parseKey(input: string): Buffer {
-  const text = input.trim()
+  const text = input.trim().toLowerCase()
   if (!HEX_KEY.test(text) && !Z32_KEY.test(text)) throw ChatError.badKey(input)
   let key: Buffer
   try {
-    key = idEncoding.decode(text.length === 64 ? text.toLowerCase() : text)
+    key = idEncoding.decode(text)
   } catch {
     throw ChatError.badKey(input)
   }

@@ -6,7 +6,7 @@ import type { OwnLine } from '../../core/peer/conversation.js'
 import type { Line } from '../../core/peer/framing.js'
 import type { ChatController, ChatUi, Stage, UiOptions } from '../chat-ui.js'
 import type { PairingNews, RelayNews } from '../events.js'
-import { DELIVERY_MARKS, clockTime, formatPathSummary, formatSafetyWords, lineNotice, peerColor, type DeliveryState } from '../format.js'
+import { DELIVERY_MARKS, clockTime, connectedText, formatPathSummary, formatSafetyWords, lineNotice, peerColor, type DeliveryState } from '../format.js'
 import { pendingNotice, undeliveredNotice, unsentTypingNotice } from '../present/delivery.js'
 import { sanitize, sanitizeLine, sanitizeText } from '../sanitize.js'
 import { routeOutputLoss } from '../../process/shutdown.js'
@@ -190,7 +190,7 @@ export class InteractiveUi implements ChatUi, SlashView {
   }
 
   connected(peer: PeerInfo, reconnect = false): void {
-    this.stopSpinner('succeed', `${reconnect ? 'reconnected' : 'connected'} to ${peer.key} (${formatPathSummary(peer)})`)
+    this.stopSpinner('succeed', connectedText(peer, reconnect))
     if (peer.safetyWords) this.system(formatSafetyWords(peer.safetyWords, null, '/verify'))
     if (!reconnect) this.print(this.c.dim('type /help for commands'))
   }
@@ -283,14 +283,9 @@ export class InteractiveUi implements ChatUi, SlashView {
     this.notice(undeliveredNotice(peer, lines, kept))
   }
 
-  failed(error: ChatError): boolean {
-    const message = sanitizeText(error.message)
-    if (this.spinner) {
-      this.stopSpinner('fail', message)
-      return true
-    }
-    this.print(this.c.red(`error: ${message}`))
-    return true
+  /** The error is printed by the top level, as one `p2pchat:` line on stderr: the spinner is cleared first (stop() took the prompt down). */
+  failed(): void {
+    this.stopSpinner('stop')
   }
 
   closed(reason: string | null): void {

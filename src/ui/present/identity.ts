@@ -35,7 +35,9 @@ export const contactWords = {
   alsoSavedAs: (other: string) => `note: that key is also saved as ${other}`,
   none: "no contacts yet: add one with 'p2pchat contacts add NAME KEY'",
   removed: (name: string) => `removed ${name}`,
-  renamed: (from: string, to: string) => `renamed ${from} to ${to}`
+  renamed: (from: string, to: string) => `renamed ${from} to ${to}`,
+  /** The contacts file is there but cannot be used: keys work, names do not. */
+  unavailable: (problem: Error) => `warning: contact names are unavailable (keys still work): ${problem.message}`
 }
 
 /** `contacts list`: name<TAB>key lines. */

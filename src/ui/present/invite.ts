@@ -1,8 +1,10 @@
 import { MAX_RUNS, type Invitation } from '../../core/invite/invitation.js'
 import type { Invites } from '../../core/invite/invites.js'
+import { inSeconds } from '../../core/errors.js'
 import type { Remembered } from '../../core/store/contacts.js'
 import { toHex } from '../../core/store/keys.js'
 import type { ChatUi } from '../chat-ui.js'
+import type { ShowQr } from './room.js'
 
 /*
  * The words of pairing by invite code, on both ends: the inviter's code and
@@ -20,6 +22,8 @@ export interface InviteWords {
   bootstrapFlag: string
   /** How to get a new code (`type /invite` in a terminal). */
   newCodeHint: string
+  /** --qr: draws a text as a QR code (see qrPresenter); each code's command is drawn too. */
+  qr?: ShowQr | null
 }
 
 /** Shows a listener's codes: each one opened, who paired, and how each one ended. */
@@ -37,6 +41,18 @@ export function presentInvites(invites: Invites, ui: ChatUi, words: InviteWords)
       event: 'paired',
       ...fields,
       text: `paired with ${saved.savedAs} (${hex}) by invite code: ${how}; ${left > 0 ? `the code pairs ${left} more` : 'the code is used up'}`
+    })
+  })
+  invites.on('own', (_inv, peer, left) => {
+    const hex = toHex(peer.key)
+    ui.pairing({
+      event: 'paired',
+      key: hex,
+      name: peer.name,
+      savedAs: null,
+      usesLeft: left,
+      warning: true,
+      text: `the invite code was used by this listener's own identity (${hex}), e.g. a connect on this machine with the same identity: nothing was saved; ${left > 0 ? `the code pairs ${left} more` : 'the code is used up'}`
     })
   })
   invites.on('save-failed', (_inv, peer, left, err) => {
@@ -69,6 +85,7 @@ function presentInvitation(inv: Invitation, ui: ChatUi, words: InviteWords): voi
     name,
     text: `invite code: ${code} — it pairs ${uses === 1 ? 'one peer' : `${uses} peers`} and expires at ${expires} (in ${formatMinutes(expiresMs)}); one wrong guess burns it. They run: ${command}`
   })
+  words.qr?.(ui, `the command that pairs by invite code ${code}`, command)
   inv.on('contested', (other) =>
     ui.pairing({
       event: 'contested',
@@ -100,8 +117,11 @@ function presentInvitation(inv: Invitation, ui: ChatUi, words: InviteWords): voi
   })
 }
 
-/** `connect CODE`: paired with the inviter, saved (or found) as a contact. */
-export function presentInviterPaired(ui: ChatUi, inviter: { key: Buffer; name: string }, saved: Remembered, offered: string): void {
+/**
+ * `connect CODE`: paired with the inviter, saved (or found) as a contact.
+ * `bootstrapFlag`: what the next time's command needs on a private network (see bootstrapFlag()).
+ */
+export function presentInviterPaired(ui: ChatUi, inviter: { key: Buffer; name: string }, saved: Remembered, offered: string, bootstrapFlag: string): void {
   const keyHex = toHex(inviter.key)
   const fields = { key: keyHex, name: inviter.name, savedAs: saved.savedAs, offeredAs: offered }
   showKeyChanged(ui, `the inviter's key ${keyHex}`, keyHex, saved, fields)
@@ -109,7 +129,7 @@ export function presentInviterPaired(ui: ChatUi, inviter: { key: Buffer; name: s
   ui.pairing({
     event: 'paired',
     ...fields,
-    text: `paired with ${keyHex} by invite code (${how}; you offered the name ${offered}); next time: p2pchat connect ${saved.savedAs}`
+    text: `paired with ${keyHex} by invite code (${how}; you offered the name ${offered}); next time: p2pchat connect ${saved.savedAs}${bootstrapFlag}`
   })
 }
 
@@ -149,5 +169,5 @@ function showKeyChanged(
 
 function formatMinutes(ms: number): string {
   const min = ms / 60_000
-  return min >= 1 ? `${Number.isInteger(min) ? min : min.toFixed(1)} min` : `${Math.round(ms / 1000)} s`
+  return min >= 1 ? `${Number.isInteger(min) ? min : min.toFixed(1)} min` : inSeconds(ms)
 }

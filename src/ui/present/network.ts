@@ -28,6 +28,9 @@ export function presentPrivateNetwork(output: Output, value: string, nodes: numb
   output.notice('press Ctrl+C to stop')
 }
 
+/** `p2pchat bootstrap` on Ctrl+C (or a signal), once its nodes are closed. */
+export const PRIVATE_DHT_STOPPED = 'private DHT stopped'
+
 export const doctorStage = {
   joining: (where: string) => `joining the DHT through ${where}, to learn this host's public address and NAT type…`,
   stalled: 'still joining the DHT: waiting for bootstrap nodes to answer (is this machine online? is UDP blocked?)'

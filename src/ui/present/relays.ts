@@ -19,7 +19,8 @@ export function showMemberRelay(member: MemberRelay, ui: ChatUi, nameOf: (hex: s
       relayKey,
       maxPairs: VOLUNTEER_MAX_PAIRS,
       maxBytesPerSec: VOLUNTEER_MAX_BYTES_PER_SEC,
-      text: `volunteering as a relay for this room (relay ${relayKey}): a newcomer who cannot reach the listener directly may come through this machine, at most ${VOLUNTEER_MAX_PAIRS} at once, ${formatBytes(VOLUNTEER_MAX_BYTES_PER_SEC)}/s each; it sees only encrypted bytes (--no-relay to opt out)`
+      // One short line: most chats never need it (the limits are in the JSON event and docs/relaying.md).
+      text: `volunteering as a relay for this room (relay ${relayKey.slice(0, 8)}; --no-relay to opt out)`
     })
   )
   member.on('declined', (reason) => ui.relay({ event: 'declined', reason, text: `not volunteering as a relay for this room: ${reason}` }))
@@ -110,6 +111,7 @@ export const relayWords = {
     return `warning: not reachable from outside: ${reach.reason}; peers behind randomizing NATs may fail to pair through it: run it on a host with a public address whose UDP port is open`
   },
   usage: (hex: string, bootstrapFlag: string) => `peers use it with: --relay-through ${hex}${bootstrapFlag}   (it only ever sees encrypted bytes)`,
+  stopped: 'relay stopped',
   stats: (s: RelayStats) => `relaying ${s.active} connection${s.active === 1 ? '' : 's'} now, ${s.total} since start, ${formatBytes(s.bytes)} relayed`
 }
 

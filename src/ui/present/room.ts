@@ -3,7 +3,7 @@ import type { PeerConnection } from '../../core/peer/connection.js'
 import type { AllowList } from '../../core/store/allowlist.js'
 import type { ContactBook } from '../../core/store/contacts.js'
 import type { ChatUi } from '../chat-ui.js'
-import { formatPathSummary } from '../format.js'
+import { clockTime, formatPathSummary } from '../format.js'
 import { showDelivery } from './delivery.js'
 
 /*
@@ -20,11 +20,16 @@ export function connectCommand(keyHex: string, bootstrapFlag: string): string {
   return `p2pchat connect ${keyHex}${bootstrapFlag}`
 }
 
-/** listen --qr: the key as a QR code (its renderer loaded only then). */
-export async function showQr(ui: ChatUi, keyHex: string): Promise<void> {
+/** Draws `text` as a QR code under a notice saying what it is (`the key`). */
+export type ShowQr = (ui: ChatUi, what: string, text: string) => void
+
+/** listen --qr: what draws the key and each invite code's command as QR codes (its renderer loaded only then). */
+export async function qrPresenter(): Promise<ShowQr> {
   const { renderQr } = await import('../qr.js')
-  ui.notice('scan to get the key:')
-  ui.block(renderQr(keyHex))
+  return (ui, what, text) => {
+    ui.notice(`scan to get ${what}:`)
+    ui.block(renderQr(text))
+  }
 }
 
 /** How often the notice about one peer over its rate limit may repeat. */
@@ -66,7 +71,8 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
             ? 'it asked to be relayed through this listener itself, through its own key or through a member (chat keys are never relays)'
             : 'not on the allow list'
     const name = room.peerName(hex)
-    ui.notice(`refused ${name} (${hex}) at ${new Date().toISOString()}: ${why}; refused so far: ${room.refusedCount}`)
+    // The local clock, as every other time a person reads (`--timestamps`, an invite's expiry).
+    ui.notice(`refused ${name} (${hex}) at ${clockTime(Date.now())}: ${why}; refused so far: ${room.refusedCount}`)
   })
   // One notice per peer every few seconds, with the count, not one per chunk.
   const throttled = new WeakMap<PeerConnection, { at: number; dropped: number }>()
@@ -116,7 +122,10 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
 
 /** Shows the guest list changing: the address book and the allow file, re-read when they change. */
 export function presentGuestList(book: ContactBook, allowList: AllowList | null, ui: ChatUi): void {
-  book.on('changed', (current) => ui.notice(`contacts reloaded: ${current.size} name${current.size === 1 ? '' : 's'}`))
+  // Only news from outside (`contacts add` elsewhere): our own save (a joiner paired by code) is told as `paired with`.
+  book.on('changed', (current, ours) => {
+    if (!ours) ui.notice(`contacts reloaded: ${current.size} name${current.size === 1 ? '' : 's'}`)
+  })
   book.on('error', (err) => ui.notice(`contacts not reloaded, keeping the previous names: ${err.message}`))
   allowList?.on('reloaded', (count) => ui.notice(`allow file reloaded: ${count} key${count === 1 ? '' : 's'}`))
   allowList?.on('error', (err) => ui.notice(`allow file not reloaded, keeping the previous list: ${err.message}`))

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { ChatError, escapeControls, EXIT, fromDhtError, relayPairingFailed } from '../../../src/core/errors.js'
+import { ChatError, escapeControls, EXIT, explainHolepunchFailure, fromDhtError, relayPairingFailed } from '../../../src/core/errors.js'
 
 /** An error shaped like the ones hyperdht throws (Error with a string code). */
 function dhtError(code: string, message = `${code}: something happened`): Error & { code: string } {
@@ -57,18 +57,28 @@ describe('ChatError', () => {
     expect([nf.code, nf.exitCode]).toEqual(['PEER_NOT_FOUND', 4])
     expectOneLine(nf.message)
 
-    const t = ChatError.timeout(15)
+    const t = ChatError.timeout(15_000)
     expect([t.code, t.exitCode]).toEqual(['TIMEOUT', 7])
-    expect(t.message).toContain('15 s')
+    expect(t.message).toContain('after 15 s')
     expectOneLine(t.message)
+    // The duration as given, never rounded to nothing.
+    expect(ChatError.timeout(1).message).toContain('after 0.001 s')
+    expect(ChatError.timeout(2500).message).toContain('after 2.5 s')
+    expect(ChatError.inviteTimeout(400, false).message).toBe('invite timed out after 0.4 s')
 
     const h = ChatError.halfOpen(3)
     expect([h.code, h.exitCode]).toEqual(['HALF_OPEN', 8])
     expect(h.message).toContain('3 s')
     expectOneLine(h.message)
 
-    const n = ChatError.network('down')
-    expect([n.code, n.exitCode, n.message]).toEqual(['NETWORK_UNREACHABLE', 9, 'down'])
+    // No DHT node answered: what to do, on the public network (offline: a DHT of one's own) and on a private one.
+    const pub = ChatError.dhtUnreachable('the public HyperDHT bootstrap nodes', null)
+    expect([pub.code, pub.exitCode]).toEqual(['NETWORK_UNREACHABLE', 9])
+    expect(pub.message).toMatch(/^could not reach any DHT node \(tried the public HyperDHT bootstrap nodes\): .*online.*UDP.*'p2pchat bootstrap'.*--bootstrap HOST:PORT/)
+    const priv = ChatError.dhtUnreachable('127.0.0.1:9', '127.0.0.1:9')
+    expect(priv.message).toMatch(/^could not reach any DHT node \(tried 127\.0\.0\.1:9\): check that 'p2pchat bootstrap' runs at that address and that UDP to it is not blocked$/)
+    expectOneLine(pub.message)
+    expectOneLine(priv.message)
 
     const nd = ChatError.notDelivered(3, 12)
     expect([nd.code, nd.exitCode, nd.message]).toEqual(['NOT_DELIVERED', 10, '3 lines were not confirmed delivered: the peer did not acknowledge them within 12 s'])
@@ -180,7 +190,7 @@ describe('fromDhtError', () => {
   })
 
   it('passes a ChatError through unchanged (same instance)', () => {
-    const original = ChatError.timeout(9)
+    const original = ChatError.timeout(9000)
     const e = fromDhtError(original)
     expect(e).toBe(original)
     expect(e.code).toBe('TIMEOUT')
@@ -254,5 +264,16 @@ describe('relay pairing failures', () => {
 
   it('other failures are not relay pairing failures', () => {
     expect(relayPairingFailed(fromDhtError(Object.assign(new Error('x'), { code: 'HOLEPUNCH_ABORTED' })))).toBe(false)
+  })
+})
+
+describe('explainHolepunchFailure', () => {
+  it('prints the relay command with the private network it needs, so that it works as printed (issue 19 point 13)', () => {
+    const failure = fromDhtError(dhtError('HOLEPUNCH_ABORTED'))
+    const pub = explainHolepunchFailure(failure, { localNatRandom: false, relaysConfigured: false })
+    expect(pub.message).toContain("a relay would help: run 'p2pchat relay' on a machine both peers can reach")
+    const priv = explainHolepunchFailure(failure, { localNatRandom: false, relaysConfigured: false, bootstrap: '192.168.1.10:49737' })
+    expect(priv.message).toContain("a relay would help: run 'p2pchat relay --bootstrap 192.168.1.10:49737' on a machine both peers can reach")
+    expect([priv.code, priv.exitCode]).toEqual(['HOLEPUNCH_ABORTED', EXIT.HOLEPUNCH_FAILED])
   })
 })

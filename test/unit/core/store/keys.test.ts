@@ -88,6 +88,16 @@ describe('parseKey accepts', () => {
     expect(k.equals(KEY)).toBe(true)
   })
 
+  it('upper-case and mixed-case z-base-32, as hex is (a key retyped from a printout in capitals)', () => {
+    const z = toZ32(KEY)
+    expect(parseKey(z.toUpperCase()).equals(KEY)).toBe(true)
+    expect(parseKey([...z].map((c, i) => (i % 2 ? c.toUpperCase() : c)).join('')).equals(KEY)).toBe(true)
+    expect(isKey(z.toUpperCase())).toBe(true)
+    // Still only the z-base-32 alphabet, whatever the case: L, V, 0 and 2 are not in it.
+    expectInvalidKey('L' + z.slice(1).toUpperCase())
+    expectInvalidKey(z.slice(0, 51).toUpperCase() + 'V')
+  })
+
   it('z-base-32 with surrounding whitespace', () => {
     expect(parseKey(`\n  ${toZ32(KEY)}\t `).equals(KEY)).toBe(true)
   })
