@@ -219,7 +219,7 @@ describe('the prompt', () => {
 
     // The joiner: stages (joining, pairing, connecting) up to "connected", then the prompt, never a spinner after it.
     const joiner = new PtyProc(['connect', code, '--bootstrap', net.flag], tempHome().env)
-    await joiner.waitForLine(/✔ connected to [0-9a-f]{64}/, 20_000)
+    await joiner.waitForLine(/✔ connected to \S+ \(/, 20_000)
     const connectedAt = joiner.bytes().indexOf('connected to')
     joiner.type('hello inviter')
     await joiner.waitForScreen('> hello inviter')

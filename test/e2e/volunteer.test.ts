@@ -151,14 +151,15 @@ describe('room members volunteer as relays', () => {
     await offersItself.waitFor('open')
     const itselfKey = (await offersItself.waitFor(/stored ([0-9a-f]{64})/))[1]!
     // A real volunteer, listed after the two records were read (1 s after each joined, and again later).
-    const relayKey = (await member.waitFor(/volunteering as a relay for this room \(relay ([0-9a-f]{64})\)/, 'stderr', 20_000))[1]!
-    await listener.waitFor(`(${memberKey.slice(0, 8)}) volunteers as a relay for this room (relay ${relayKey.slice(0, 8)})`, 'stderr', 30_000)
+    const relay8 = (await member.waitFor(/volunteering as a relay for this room \(relay ([0-9a-f]{8})/, 'stderr', 20_000))[1]!
+    await listener.waitFor(`(${memberKey.slice(0, 8)}) volunteers as a relay for this room (relay ${relay8})`, 'stderr', 30_000)
     let list: string[] = []
-    for (let tries = 0; tries < 20 && !list.includes(relayKey); tries++) {
+    for (let tries = 0; tries < 20 && !list.some((k) => k.startsWith(relay8)); tries++) {
       list = await publishedList(key)
-      if (!list.includes(relayKey)) await new Promise((r) => setTimeout(r, 500))
+      if (!list.some((k) => k.startsWith(relay8))) await new Promise((r) => setTimeout(r, 500))
     }
-    expect(list).toEqual([relayKey])
+    expect(list).toHaveLength(1)
+    expect(list[0]!.startsWith(relay8)).toBe(true)
     expect(listener.stderr).not.toContain(`joined (${key})`)
     expect(listener.stderr).not.toMatch(new RegExp(`volunteers as a relay for this room \\(relay (${key.slice(0, 8)}|${itselfKey.slice(0, 8)})\\)`))
     // Said, once each.

@@ -156,30 +156,27 @@ export class InteractiveUi implements ChatUi, SlashView {
   }
 
   /**
-   * Ends the spinner with ✔ or ✖ (or nothing). The symbols are ours, in our
-   * colours: ora's own are green and red whenever it thinks stderr has colour,
-   * which it decides without --no-color.
+   * Ends the spinner with ✔ (or clears it). The symbol is ours, in our
+   * colours: ora's own is green whenever it thinks stderr has colour, which
+   * it decides without --no-color. A failure clears it: the one catch then
+   * prints the error line.
    */
-  private stopSpinner(how: 'succeed' | 'fail' | 'stop', text = ''): void {
+  private stopSpinner(how: 'succeed' | 'stop', text = ''): void {
     this.stopStages()
     const spinner = this.spinner
     this.spinner = null
     if (!spinner) {
-      if (how !== 'stop') this.print(this.outcome(how, text))
+      if (how === 'succeed') this.print(`${this.c.green('✔')} ${text}`)
       return
     }
     if (how === 'stop') {
       spinner.stop()
       return
     }
-    const symbol = how === 'succeed' ? this.opts.output.err.green('✔') : this.opts.output.err.red('✖')
+    const symbol = this.opts.output.err.green('✔')
     spinner.stopAndPersist({ symbol, text })
     this.remember(`${symbol} ${text}`)
     this.counted(`${symbol} ${text}`)
-  }
-
-  private outcome(how: 'succeed' | 'fail', text: string): string {
-    return `${how === 'succeed' ? this.c.green('✔') : this.c.red('✖')} ${text}`
   }
 
   ready(publicKey: string, z32: string, connectCommand: string): void {
