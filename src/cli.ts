@@ -2,7 +2,7 @@ import { isatty } from 'node:tty'
 import { Command, CommanderError, Option } from 'commander'
 import { collect, counted, examples, filePath, LIMITS, minutes, parseCount, parsePort, seconds } from './cli-options.js'
 import { ChatError, escapeControls, EXIT } from './core/errors.js'
-import { isOutputLoss, routeOutputLoss } from './process/shutdown.js'
+import { endBySignal, isOutputLoss, routeOutputLoss } from './process/shutdown.js'
 import type { CommandContext } from './commands/context.js'
 import { timed } from './ui/events.js'
 import type { Output } from './ui/output.js'
@@ -367,6 +367,6 @@ process.exitCode = await main(process.argv)
 // a tty): Node 20 aborts a normal exit when it cannot restore that terminal's
 // mode (nodejs/node#51519, fixed in #58200). The command has shut down
 // cleanly by now, so end by the signal, as a hung-up program does.
-if (startedOnTerminal.some((was, fd) => was && !isatty(fd))) process.kill(process.pid, 'SIGHUP')
+if (startedOnTerminal.some((was, fd) => was && !isatty(fd))) endBySignal('SIGHUP')
 // Nothing may keep a finished command alive (stdin, timers, sockets).
 process.exit()

@@ -118,6 +118,15 @@ export class Shutdown {
 
 const ignoring = new WeakSet<object>()
 
+/**
+ * Ends the process by `sig`, its default action (the way a hung-up program
+ * ends), even after ignoreSignals().
+ */
+export function endBySignal(sig: NodeJS.Signals, proc: NodeJS.Process = process): void {
+  proc.removeAllListeners(sig)
+  proc.kill(proc.pid, sig)
+}
+
 /** From now on, SIGINT, SIGTERM and SIGHUP do nothing in this process (it is about to exit). */
 function ignoreSignals(proc: NodeJS.Process): void {
   if (ignoring.has(proc)) return

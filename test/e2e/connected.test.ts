@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { tempHome } from '../helpers/env.js'
 import { useTestNetwork } from '../helpers/net.js'
 import { jsonEvents, Proc, p2pchat, startListener } from '../helpers/proc.js'
+import { PtyProc } from '../helpers/pty.js'
 
 // What "connected" means: the peer's encrypted-stream header arrived (issue 19
 // point 23), and what came with it is shown after it (point 11).
@@ -45,6 +46,27 @@ describe('what comes with the first bytes is shown after "connected"', () => {
         expect((await newcomer.exit()).code).toBe(0)
       }
     } finally {
+      member.end()
+      await member.exit()
+      listener.kill('SIGINT')
+      await listener.exit()
+    }
+  }, 60_000)
+
+  it('in a terminal too: "✔ connected to" is above the "in the room" line', async () => {
+    const { proc: listener, key } = await startListener(net.flag)
+    const member = p2pchat(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    await member.waitFor(`connected to ${key}`)
+    const pty = new PtyProc(['connect', key, '--bootstrap', net.flag], tempHome().env)
+    try {
+      const rows = await pty.waitForScreen('* in the room:')
+      const connected = rows.findIndex((r) => r.includes('✔ connected to'))
+      const room = rows.findIndex((r) => r.includes('* in the room:'))
+      expect(connected, rows.join('\n')).toBeGreaterThanOrEqual(0)
+      expect(connected).toBeLessThan(room)
+    } finally {
+      pty.type('/quit\r')
+      await pty.exit()
       member.end()
       await member.exit()
       listener.kill('SIGINT')

@@ -84,6 +84,15 @@ describe('pipe mode', () => {
     expect((await peer.exit()).code).toBe(0)
   })
 
+  it('lines held for a first peer that never came are named when the listener stops, never dropped silently', async () => {
+    const { proc } = await startListener(net.flag, [], tempHome().env)
+    proc.write('one\ntwo\nthree\n')
+    await proc.waitFor('no peer has joined yet: piped lines wait for the first one')
+    proc.kill('SIGINT')
+    expect((await proc.exit()).code).toBe(0)
+    expect(proc.stderr).toMatch(/no peer joined: 3 lines \(#1 "one", #2 "two", #3 "three"\) not sent/)
+  })
+
   it('--sanitize makes control characters visible in pipe mode', async () => {
     const { raw, key } = await rawListener()
     const client = p2pchat(['connect', key, '--bootstrap', net.flag, '--sanitize'], tempHome().env)

@@ -487,7 +487,7 @@ async function acknowledgedFlush(stream: NoiseStream): Promise<boolean> {
 
 /**
  * Whether the peer's secret-stream header has arrived. @hyperswarm/secret-stream
- * (2.x, under hyperdht 6.32.0 to 6.34.0) keeps `_setup` true until it has read
+ * (6.9, under hyperdht 6.34.0) keeps `_setup` true until it has read
  * and checked that header, and says nothing else about it; a unit test checks
  * the field still behaves so on real streams (a rename would make every
  * connection look half-open, loudly).

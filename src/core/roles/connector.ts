@@ -290,11 +290,10 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
   /** Dials until the conversation ends; resolves with its outcome. */
   async run(): Promise<Outcome> {
-    // Watch the sockets hyperdht opens to relays, to tell relayed paths from direct ones.
     // Relayed paths are told from direct ones by the relay pairings that connect them.
     watchRelayPairings()
     const lanPings = watchLanPings(this.dht)
-    // Our connections to relays, opened before dialing through them (installed after the tracker: it sees their sockets).
+    // Our connections to relays, opened before dialing through them (see RelayLink).
     const links = new RelayLinks(this.dht)
     // The configured relays, then the room's volunteers once looked up.
     let relays = [...this.opts.relays]

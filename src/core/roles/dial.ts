@@ -8,7 +8,7 @@ export interface DialOptions extends PeerOptions {
   relayThrough?: Buffer[]
   /** Give up when the peer has not answered by then. */
   timeoutMs: number
-  /** After hyperdht reports 'open', how long to wait for the peer's first bytes. */
+  /** After hyperdht reports 'open', how long to wait for the peer's stream header. */
   confirmMs?: number
 }
 

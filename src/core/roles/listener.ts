@@ -3,7 +3,7 @@ import type { default as DHT, HandshakePayload, HostPort, KeyPair, NoiseStream, 
 import { ChatError } from '../errors.js'
 import { leaveNetwork } from '../dht/network.js'
 import { answerRefusal } from '../dht/refusal.js'
-import { Conversation, type SendResult } from '../peer/conversation.js'
+import { Conversation, type OwnLine, type SendResult } from '../peer/conversation.js'
 import { encodeLine, type Line } from '../peer/framing.js'
 import { Forwarder } from '../peer/forwarding.js'
 import { joinedLine, leftLine, notForwardedLine, prefixLines, roomFullLine, roomLine, senderPrefix } from '../peer/room-lines.js'
@@ -79,6 +79,8 @@ export interface ListenerEvents {
   'not-forwarded': [sender: PeerConnection, receiver: PeerConnection, lines: number]
   /** No peer is backlogged any more (after one was): broadcasting may go on. */
   drain: []
+  /** Closing before any peer joined: these piped lines were held for the first peer and go nowhere now. */
+  'held-unsent': [lines: OwnLine[]]
   closed: []
 }
 
@@ -490,6 +492,11 @@ export class ChatListener extends EventEmitter<ListenerEvents> {
   private async doClose(): Promise<void> {
     this.cancelProbe?.()
     for (const timer of this.timers) clearTimeout(timer)
+    if (this.holding) {
+      const held = this.conversation.outboxLines
+      if (held.length > 0) this.emit('held-unsent', held)
+    }
+    this.conversation.close()
     for (const peer of [...this.forwarders.keys()]) this.stopForwarding(peer)
     const peers = [...this.peers]
     for (const peer of peers) peer.end()

@@ -257,15 +257,17 @@ export class ContactBook extends EventEmitter<ContactBookEvents> {
    */
   async remember(keyHex: string, wanted: string): Promise<Remembered> {
     let written: Contacts | null = null
-    const result = await rememberPeer(this.file, keyHex, wanted, (next) => {
-      written = next
-      this.written.add(contentsOf(next))
-    })
-    if (written) {
-      this.adopt(written, true)
-      this.written.delete(contentsOf(written))
+    try {
+      const result = await rememberPeer(this.file, keyHex, wanted, (next) => {
+        written = next
+        this.written.add(contentsOf(next))
+      })
+      if (written) this.adopt(written, true)
+      return result
+    } finally {
+      // A save that failed never reached the file: an identical edit from outside later is news.
+      if (written) this.written.delete(contentsOf(written))
     }
-    return result
   }
 
   private adopt(next: Contacts, ours: boolean): void {

@@ -3,7 +3,7 @@ import type { PeerConnection } from '../../core/peer/connection.js'
 import type { AllowList } from '../../core/store/allowlist.js'
 import type { ContactBook } from '../../core/store/contacts.js'
 import type { ChatUi } from '../chat-ui.js'
-import { clockTime, formatPathSummary } from '../format.js'
+import { clockTime, describeLines, formatPathSummary } from '../format.js'
 import { showDelivery } from './delivery.js'
 
 /*
@@ -58,6 +58,7 @@ export function presentRoom(room: ChatListener, ui: ChatUi, words: RoomWords): v
   room.on('peer-left', (peer, error) => {
     if (!words.stopping()) ui.peerLeft(peer.info(), error)
   })
+  room.on('held-unsent', (lines) => ui.notice(`no peer joined: ${describeLines(lines)} not sent`))
   room.on('messages', (peer, lines) => ui.messages(peer.sender(), lines))
   room.on('drain', () => ui.drain())
   room.on('refused', (hex, reason) => {

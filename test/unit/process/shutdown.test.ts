@@ -67,4 +67,22 @@ describe('after a stopped command is done', () => {
     shutdown.dispose()
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) expect(proc.listenerCount(sig), sig).toBe(0)
   })
+
+  it('ending by SIGHUP after a terminal closed still works: endBySignal lifts the ignoring handler first', async () => {
+    const { endBySignal } = await import('../../../src/process/shutdown.js')
+    const proc = fakeProcess()
+    const killed: string[] = []
+    ;(proc as unknown as { pid: number }).pid = 4242
+    proc.kill = ((pid: number, sig: string) => {
+      killed.push(`${pid} ${sig} ${proc.listenerCount(sig)}`)
+      return true
+    }) as NodeJS.Process['kill']
+    const shutdown = new Shutdown(proc, () => 0)
+    proc.emit('SIGHUP')
+    shutdown.dispose()
+    expect(proc.listenerCount('SIGHUP')).toBe(1)
+    endBySignal('SIGHUP', proc)
+    // Raised with no handler left: its default action ends the process.
+    expect(killed).toEqual(['4242 SIGHUP 0'])
+  })
 })
